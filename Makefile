@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# cowstat top-level Makefile.
+#
+#   make                      build cowstat.ko for the running kernel, or for
+#                             KERNELRELEASE=... / KDIR=... (falls back to
+#                             Debian's linux-image-amd64 kernel when the
+#                             running kernel has no headers, as on build hosts)
+#   make demo                 install what is needed, boot the kernel in qemu,
+#                             load the module, show numbers for a workload
+#   make check                build everything and run every test in the VM
+#   make selftests            build the selftests only
+#   make clean
+
+ifeq ($(KDIR),)
+KERNELRELEASE ?= $(shell uname -r)
+ifeq ($(wildcard /lib/modules/$(KERNELRELEASE)/build),)
+override KERNELRELEASE := $(shell scripts/kernel-release.sh 2>/dev/null)
+endif
+KDIR := /lib/modules/$(KERNELRELEASE)/build
+endif
+
+CFLAGS_TOOLS := -O2 -Wall -Wextra -Werror
+
+.PHONY: all module selftests tools demo check clean help
+
+all: module
+
+module:
+	@test -d "$(KDIR)" || { echo "no kernel build tree at $(KDIR): run scripts/setup.sh or set KDIR" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+selftests:
+	$(MAKE) -C selftests/cowstat
+
+tools: tools/demo/fork_write
+
+tools/demo/fork_write: tools/demo/fork_write.c
+	$(CC) $(CFLAGS_TOOLS) -o $@ $<
+
+demo:
+	scripts/demo.sh
+
+check:
+	scripts/check.sh
+
+clean:
+	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
+	$(MAKE) -C selftests/cowstat clean
+	rm -f tools/demo/fork_write
+
+help:
+	@sed -n '3,14p' Makefile

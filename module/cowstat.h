@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * cowstat: per-process copy-on-write accounting.
+ *
+ * Shared declarations of the module's parts: the counters (track.c), the
+ * probes (probes.c) and the debugfs files (debugfs.c).
+ */
+#ifndef _COWSTAT_H
+#define _COWSTAT_H
+
+#include <linux/sched.h>
+#include <linux/types.h>
+
+#define COWSTAT_VERSION "0.1.0"
+
+/*
+ * The counters, in the order of the columns of the debugfs files.  Their
+ * exact meaning is in Documentation/cowstat.rst; the names are an interface.
+ */
+enum cowstat_counter {
+	CS_FORKS,
+	CS_FORK_SHARED,
+	CS_FORK_INHERITED,
+	CS_COW_FAULTS,
+	CS_COW_COPIES,
+	CS_COW_ZERO,
+	CS_COW_FILE,
+	CS_COW_REUSES,
+	CS_COW_THP,
+	CS_COW_HUGETLB,
+	CS_COPIED_BYTES,
+	CS_NR_COUNTERS
+};
+
+extern const char *const cowstat_counter_names[CS_NR_COUNTERS];
+
+/* One process's numbers as the debugfs files show them. */
+struct cowstat_row {
+	pid_t pid;
+	pid_t ppid;
+	char comm[TASK_COMM_LEN];
+	u64 count[CS_NR_COUNTERS];
+};
+
+/* A consistent copy of the live or the exited table, for one reader. */
+struct cowstat_snapshot {
+	size_t nr;
+	struct cowstat_row rows[];
+};
+
+struct cowstat_status {
+	u64 totals[CS_NR_COUNTERS];
+	unsigned int tracked;
+	unsigned int exited;
+	u64 dropped;
+	u64 dropped_events;
+	u64 evicted;
+	size_t entry_bytes;
+};
+
+/* track.c: the table of processes.  Safe to call from probe handlers. */
+extern unsigned int cowstat_max_tracked;
+extern unsigned int cowstat_history;
+
+int cowstat_track_init(void);
+void cowstat_track_exit(void);
+void cowstat_account(struct task_struct *tsk, enum cowstat_counter ctr, u64 n);
+void cowstat_account_fork(struct task_struct *parent, struct task_struct *child,
+			  bool new_mm, u64 shared);
+void cowstat_process_reaped(struct task_struct *leader);
+void cowstat_reset(void);
+struct cowstat_snapshot *cowstat_snapshot(bool exited);
+void cowstat_get_status(struct cowstat_status *st);
+
+/* probes.c: the probe table. */
+int cowstat_probes_register(void);
+void cowstat_probes_unregister(void);
+void cowstat_probes_show(struct seq_file *m);
+
+/* debugfs.c */
+int cowstat_debugfs_init(void);
+void cowstat_debugfs_exit(void);
+
+#endif /* _COWSTAT_H */
