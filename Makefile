@@ -22,6 +22,8 @@ endif
 
 CFLAGS_TOOLS := -O2 -Wall -Wextra -Werror
 
+export KERNELS
+
 .PHONY: all module selftests tools demo check clean help
 
 all: module
@@ -39,10 +41,10 @@ tools/demo/fork_write: tools/demo/fork_write.c
 	$(CC) $(CFLAGS_TOOLS) -o $@ $<
 
 demo:
-	scripts/demo.sh
+	@scripts/demo.sh
 
 check:
-	scripts/check.sh
+	@scripts/check.sh
 
 clean:
 	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi

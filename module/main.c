@@ -7,6 +7,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bits.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -14,8 +15,8 @@
 
 #include "cowstat.h"
 
-#define MAX_TRACKED_LIMIT (1U << 20)
-#define HISTORY_LIMIT (1U << 20)
+#define MAX_TRACKED_LIMIT BIT(20)
+#define HISTORY_LIMIT BIT(20)
 
 unsigned int cowstat_max_tracked = 8192;
 unsigned int cowstat_history = 1024;

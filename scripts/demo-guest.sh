@@ -1,0 +1,34 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The demo, inside the VM (or on a real test VM, as root): load the module,
+# run the fork-and-write workload, show the module's numbers for it next to
+# what the workload did, unload.
+
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+d=/sys/kernel/debug/cowstat
+
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+insmod "$top/cowstat.ko"
+trap 'rmmod cowstat' EXIT
+
+out=$("$top/tools/demo/fork_write" -m 64 -c 25 -p 10)
+echo "$out"
+parent=$(echo "$out" | sed -n 's/^fork_write: parent \([0-9]*\) touched.*/\1/p')
+child=$(echo "$out" | sed -n 's/.*forked child \([0-9]*\)$/\1/p')
+
+echo
+echo "$d/exited, rows of the two processes (pages unless named bytes):"
+awk -v p="$parent" -v c="$child" '
+	NR == 1 { for (i = 1; i <= NF; i++) name[i] = $i; n = NF; next }
+	$1 == p { for (i = 1; i <= NF; i++) pv[i] = $i }
+	$1 == c { for (i = 1; i <= NF; i++) cv[i] = $i }
+	END {
+		printf "  %-16s %14s %14s\n", "", "parent", "child"
+		for (i = 1; i <= n; i++)
+			printf "  %-16s %14s %14s\n", name[i], pv[i], cv[i]
+	}' "$d/exited"
+echo
+echo "$d/summary:"
+sed 's/^/  /' "$d/summary"
