@@ -63,6 +63,7 @@ extern unsigned int cowstat_max_tracked;
 extern unsigned int cowstat_history;
 
 int cowstat_track_init(void);
+void cowstat_track_start(void);
 void cowstat_track_exit(void);
 void cowstat_account(struct task_struct *tsk, enum cowstat_counter ctr, u64 n);
 void cowstat_account_fork(struct task_struct *parent, struct task_struct *child,

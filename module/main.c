@@ -74,6 +74,7 @@ static int __init cowstat_init(void)
 	err = cowstat_probes_register();
 	if (err)
 		goto err_debugfs;
+	cowstat_track_start();
 	pr_info("version %s loaded on %s (max_tracked=%u history=%u)\n",
 		COWSTAT_VERSION, init_utsname()->release,
 		cowstat_max_tracked, cowstat_history);

@@ -24,14 +24,15 @@
 
 /*
  * Account to the process that owns @mm: the faulting task itself, or, for a
- * fault on another process's memory (ptrace, process_vm_writev()), mm->owner.
+ * fault on another process's memory (ptrace, process_vm_writev(), a kernel
+ * thread borrowing the mm), mm->owner.
  */
 static void account_mm(struct mm_struct *mm, enum cowstat_counter ctr, u64 n)
 {
 	struct task_struct *tsk = current;
 
 	rcu_read_lock();
-	if (unlikely(tsk->mm != mm))
+	if (unlikely(tsk->mm != mm || (tsk->flags & PF_KTHREAD)))
 		tsk = compat_mm_owner(mm);
 	cowstat_account(tsk, ctr, n);
 	rcu_read_unlock();

@@ -291,12 +291,9 @@ static void table_clear(void)
 
 void cowstat_reset(void)
 {
-	u64 sum[CS_NR_COUNTERS];
-
-	totals_sum(sum);
 	spin_lock(&table_lock);
 	table_clear();
-	memcpy(totals_base, sum, sizeof(sum));
+	totals_sum(totals_base);
 	WRITE_ONCE(epoch, ktime_get_boottime_ns());
 	atomic64_set(&nr_dropped, 0);
 	atomic64_set(&nr_dropped_events, 0);
@@ -309,8 +306,9 @@ void cowstat_get_status(struct cowstat_status *st)
 {
 	int i;
 
-	totals_sum(st->totals);
+	/* Summed under the lock, so never before a reset's baseline. */
 	spin_lock(&table_lock);
+	totals_sum(st->totals);
 	for (i = 0; i < CS_NR_COUNTERS; i++)
 		st->totals[i] -= totals_base[i];
 	st->tracked = nr_tracked;
@@ -372,8 +370,18 @@ int cowstat_track_init(void)
 	proc_cache = KMEM_CACHE(cowstat_proc, SLAB_HWCACHE_ALIGN);
 	if (!proc_cache)
 		return -ENOMEM;
-	epoch = ktime_get_boottime_ns();
+	/* Until the probes are in, every process predates them. */
+	epoch = U64_MAX;
 	return 0;
+}
+
+/*
+ * The probes are registered: from now on a new process gets its entry at
+ * fork, and one started before now gets it on its first event.
+ */
+void cowstat_track_start(void)
+{
+	WRITE_ONCE(epoch, ktime_get_boottime_ns());
 }
 
 /* After the probes are gone: free every entry. */
