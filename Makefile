@@ -13,9 +13,12 @@
 #   make clean
 
 ifeq ($(KDIR),)
-KERNELRELEASE ?= $(shell uname -r)
+ifeq ($(origin KERNELRELEASE),undefined)
+KERNELRELEASE := $(shell uname -r)
+# A build host runs a kernel it has no headers for: use Debian's instead.
 ifeq ($(wildcard /lib/modules/$(KERNELRELEASE)/build),)
-override KERNELRELEASE := $(shell scripts/kernel-release.sh 2>/dev/null)
+KERNELRELEASE := $(shell scripts/kernel-release.sh 2>/dev/null)
+endif
 endif
 KDIR := /lib/modules/$(KERNELRELEASE)/build
 endif

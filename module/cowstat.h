@@ -69,6 +69,7 @@ void cowstat_account(struct task_struct *tsk, enum cowstat_counter ctr, u64 n);
 void cowstat_account_fork(struct task_struct *parent, struct task_struct *child,
 			  bool new_mm, u64 shared);
 void cowstat_process_reaped(struct task_struct *leader);
+void cowstat_process_renamed(struct task_struct *leader, const char *name);
 void cowstat_reset(void);
 struct cowstat_snapshot *cowstat_snapshot(bool exited);
 void cowstat_get_status(struct cowstat_status *st);

@@ -50,6 +50,9 @@ static void comm_show(struct seq_file *m, const char *comm)
 {
 	const unsigned char *c;
 
+	/* PR_SET_NAME allows an empty name; a real one never holds a NUL. */
+	if (!*comm)
+		seq_puts(m, "\\000");
 	for (c = (const unsigned char *)comm; *c; c++) {
 		if (isgraph(*c) && *c != '\\' && *c < 0x7f)
 			seq_putc(m, *c);

@@ -6,6 +6,9 @@
  * may be built without) leaves its counter at zero and says so in summary.
  *
  * Every handler runs with preemption disabled, never sleeps and never prints.
+ * On Debian's kernels these function-entry probes go through ftrace, not
+ * int3, so they do not run in NMI context; track.c still refuses to lock or
+ * allocate there, should a kernel use int3.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -97,19 +100,65 @@ NOKPROBE_SYMBOL(fork_return);
 
 /* --- exit: release_task() --------------------------------------------- */
 
-static int reap_pre(struct kprobe *kp, struct pt_regs *regs)
+struct reap_data {
+	struct task_struct *leader;
+};
+
+/*
+ * A process is gone when release_task() frees its group leader, which is
+ * released last.  Usually that is a call of its own (the parent's wait, or
+ * exit_notify() when autoreaped).  But when the last other thread of an
+ * already dead leader is released and the parent ignores SIGCHLD, the same
+ * call loops back and releases the leader too: for that case hold on to the
+ * leader and look at it again on return.
+ */
+static int reap_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct task_struct *p = (struct task_struct *)regs_get_kernel_argument(regs, 0);
+	struct reap_data *data = (struct reap_data *)ri->data;
+	struct task_struct *leader;
 
-	/*
-	 * The leader is released last, once the whole group is dead.  The old
-	 * leader that de_thread() releases at exec is no longer a leader.
-	 */
-	if (thread_group_leader(p) && !(p->flags & PF_KTHREAD))
+	if (p->flags & PF_KTHREAD)
+		return 1;
+	/* The old leader de_thread() releases at exec is no longer a leader. */
+	if (thread_group_leader(p)) {
 		cowstat_process_reaped(p);
+		return 1;
+	}
+	leader = READ_ONCE(p->group_leader);
+	if (READ_ONCE(leader->exit_state) != EXIT_ZOMBIE)
+		return 1;
+	get_task_struct(leader);
+	data->leader = leader;
 	return 0;
 }
-NOKPROBE_SYMBOL(reap_pre);
+NOKPROBE_SYMBOL(reap_entry);
+
+static int reap_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct reap_data *data = (struct reap_data *)ri->data;
+	struct task_struct *leader = data->leader;
+
+	if (READ_ONCE(leader->exit_state) == EXIT_DEAD && thread_group_leader(leader))
+		cowstat_process_reaped(leader);
+	put_task_struct(leader);
+	return 0;
+}
+NOKPROBE_SYMBOL(reap_return);
+
+/* --- names: __set_task_comm() (exec, PR_SET_NAME) ----------------------- */
+
+static int rename_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct task_struct *tsk = (struct task_struct *)regs_get_kernel_argument(regs, 0);
+	const char *name = (const char *)regs_get_kernel_argument(regs, 1);
+
+	/* A process's name is its leader's; exec makes the execing thread leader. */
+	if (thread_group_leader(tsk))
+		cowstat_process_renamed(tsk, name);
+	return 0;
+}
+NOKPROBE_SYMBOL(rename_pre);
 
 /* --- write-protect faults: do_wp_page() and what it calls -------------- */
 
@@ -195,9 +244,11 @@ static int file_fault_return(struct kretprobe_instance *ri, struct pt_regs *regs
 	struct file_cow_data *data = (struct file_cow_data *)ri->data;
 	vm_fault_t ret = regs_return_value(regs);
 
-	/* NOPAGE: finish_fault() found the PTE taken; DONE_COW: DAX did it. */
-	if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY |
-		   VM_FAULT_DONE_COW))
+	/*
+	 * NOPAGE: finish_fault() found the PTE taken by a racing fault.
+	 * DONE_COW: DAX copied and installed the page itself, successfully.
+	 */
+	if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY))
 		return 0;
 	account_mm(data->mm, CS_COW_FILE, 1);
 	account_mm(data->mm, CS_COPIED_BYTES, PAGE_SIZE);
@@ -283,7 +334,10 @@ static struct cowstat_probe probes[] = {
 	{ .symbol = "copy_process", .required = true,
 	  .entry = fork_entry, .ret = fork_return,
 	  .data_size = sizeof(struct fork_data), .maxactive = 512 },
-	{ .symbol = "release_task", .required = true, .pre = reap_pre },
+	{ .symbol = "release_task", .required = true,
+	  .entry = reap_entry, .ret = reap_return,
+	  .data_size = sizeof(struct reap_data), .maxactive = 256 },
+	{ .symbol = "__set_task_comm", .required = false, .pre = rename_pre },
 	{ .symbol = "do_wp_page", .required = true, .pre = wp_fault_pre },
 	{ .symbol = "wp_page_copy", .required = true,
 	  .entry = wp_copy_entry, .ret = wp_copy_return,

@@ -79,18 +79,6 @@ static atomic64_t nr_evicted;		/* exited entries pushed out of history */
 static DEFINE_PER_CPU(u64 [CS_NR_COUNTERS], totals);
 static u64 totals_base[CS_NR_COUNTERS];	/* under table_lock */
 
-/*
- * Handlers may run in NMI context (an int3 kprobe); there a lock held by the
- * interrupted code on this CPU would never be released, so only try it.
- */
-static bool table_lock_handler(void)
-{
-	if (in_nmi())
-		return spin_trylock(&table_lock);
-	spin_lock(&table_lock);
-	return true;
-}
-
 static void proc_free_rcu(struct rcu_head *head)
 {
 	kmem_cache_free(proc_cache, container_of(head, struct cowstat_proc, rcu));
@@ -131,7 +119,8 @@ static struct cowstat_proc *proc_create(struct task_struct *tsk, pid_t ppid)
 	pid_t tgid = tsk->tgid;
 	u64 start = task_key_start(tsk);
 
-	if (READ_ONCE(nr_tracked) >= cowstat_max_tracked)
+	/* In NMI context (an int3 kprobe) neither allocate nor lock. */
+	if (in_nmi() || READ_ONCE(nr_tracked) >= cowstat_max_tracked)
 		return NULL;
 	p = kmem_cache_zalloc(proc_cache, GFP_NOWAIT | __GFP_NOWARN);
 	if (!p)
@@ -141,10 +130,7 @@ static struct cowstat_proc *proc_create(struct task_struct *tsk, pid_t ppid)
 	p->start = start;
 	comm_copy(p->comm, tsk);
 
-	if (!table_lock_handler()) {
-		kmem_cache_free(proc_cache, p);
-		return NULL;
-	}
+	spin_lock(&table_lock);
 	old = proc_lookup(tgid, start);
 	if (old || nr_tracked >= cowstat_max_tracked) {
 		spin_unlock(&table_lock);
@@ -239,9 +225,12 @@ void cowstat_process_reaped(struct task_struct *leader)
 {
 	struct cowstat_proc *p;
 
+	if (in_nmi())
+		return;
 	rcu_read_lock();
 	p = proc_lookup(leader->tgid, leader->start_boottime);
-	if (p && table_lock_handler()) {
+	if (p) {
+		spin_lock(&table_lock);
 		/* A reset may have freed it since the lookup. */
 		if (!hlist_unhashed(&p->hnode)) {
 			hash_del_rcu(&p->hnode);
@@ -254,6 +243,18 @@ void cowstat_process_reaped(struct task_struct *leader)
 		}
 		spin_unlock(&table_lock);
 	}
+	rcu_read_unlock();
+}
+
+/* @leader's process changed its name (exec or PR_SET_NAME) to @name. */
+void cowstat_process_renamed(struct task_struct *leader, const char *name)
+{
+	struct cowstat_proc *p;
+
+	rcu_read_lock();
+	p = proc_lookup(leader->tgid, leader->start_boottime);
+	if (p)
+		strscpy_pad(p->comm, name, TASK_COMM_LEN);
 	rcu_read_unlock();
 }
 
