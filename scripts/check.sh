@@ -17,12 +17,23 @@ KERNELS=${KERNELS:-$default_release}
 pass=0 fail=0 skip=0
 mkdir -p build
 
-# Add up the "# Totals:" lines of one KTAP log; a run that failed without
-# reporting a failing test (crash, timeout, kernel warning) is one failure.
+# Add up the "# Totals:" lines of one KTAP log.  A nested document (an
+# indented Totals line, a test program run as one test of the runner) counts
+# as its own tests instead of as the one test that wraps it.  A run that
+# failed without reporting a failing test (crash, timeout, kernel warning)
+# is one failure.
 tally() {
 	local log=$1 rc=$2 label=$3 p f s
-	read -r p f s < <(sed -n 's/^.*# Totals: pass:\([0-9]*\) fail:\([0-9]*\) xfail:[0-9]* xpass:[0-9]* skip:\([0-9]*\) error:\([0-9]*\).*/\1 \2 \3 \4/p' "$log" |
-		awk '{ p += $1; f += $2 + $4; s += $3 } END { print p + 0, f + 0, s + 0 }')
+	read -r p f s < <(awk '
+		match($0, /# Totals: pass:[0-9]+ fail:[0-9]+ xfail:[0-9]+ xpass:[0-9]+ skip:[0-9]+ error:[0-9]+/) {
+			split(substr($0, RSTART, RLENGTH), t, /[: ]/)
+			# t: "#" "Totals" "" pass P fail F xfail X xpass XP skip S error E
+			tp = t[5]; tf = t[7] + t[15]; ts = t[13]
+			p += tp; f += tf; s += ts
+			if (RSTART > 1) { if (tf) wf++; else wp++ }
+			else { p -= wp; f -= wf; wp = wf = 0 }
+		}
+		END { print p + 0, f + 0, s + 0 }' "$log")
 	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
 		echo "# $label: exit status $rc with no failing test reported: counted as 1 failure"
 		f=1

@@ -1,0 +1,245 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run all cowstat tests on a test machine, as root:
+#
+#   selftests/cowstat/run_vm_tests.sh /path/to/cowstat.ko
+#
+# Meant for the throw-away VM of scripts/vm-run.sh, also usable by hand on a
+# real test VM: it changes global settings (THP "madvise", reserves hugetlb
+# pages), loads and unloads the module several times and resets it.  Build
+# first (make && make -C selftests/cowstat): the VM sees the tree read-only.
+#
+# Prints KTAP: this script's own tests, with the output of cowstat_test and
+# cow_faults_test.sh (each a KTAP document with its own "# Totals:" line)
+# nested as indented subtests.  Exits non-zero if anything failed.
+
+set -u
+
+ko=${1:?usage: $0 /path/to/cowstat.ko}
+here=$(cd "$(dirname "$0")" && pwd)
+test_bin=$here/cowstat_test
+workload=$here/cowstat_workload
+dbg=/sys/kernel/debug/cowstat
+hugepages=16
+
+ntests=13
+n=0 pass=0 fail=0 skip=0
+
+ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
+not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; }
+skip() { n=$((n + 1)); skip=$((skip + 1)); echo "ok $n $1 # SKIP $2"; }
+result() { if [ "$1" -eq 0 ]; then ok "$2"; else not_ok "$2"; fi; }
+log() { echo "# $*"; }
+
+loaded() { grep -q '^cowstat ' /proc/modules; }
+
+# Kernel reports (as scripts/guest-wrap.sh checks for) since line $1 of dmesg.
+kernel_reports() {
+	dmesg | tail -n +"$(($1 + 1))" |
+		grep -E 'BUG:|WARNING:|Oops|Call Trace|lockdep|UBSAN:'
+}
+dmesg_lines() { dmesg | wc -l; }
+
+echo "TAP version 13"
+echo "1..$ntests"
+log "kernel $(uname -r), module $ko"
+
+# 1: environment
+setup() {
+	[ "$(id -u)" = 0 ] || { log "must run as root"; return 1; }
+	[ -r "$ko" ] || { log "no module $ko"; return 1; }
+	[ -x "$test_bin" ] && [ -x "$workload" ] ||
+		{ log "test programs missing: make -C selftests/cowstat"; return 1; }
+	if ! mountpoint -q /sys/kernel/debug; then
+		mount -t debugfs debugfs /sys/kernel/debug || return 1
+	fi
+	# THP only where asked for (MADV_HUGEPAGE): the 4 KiB tests stay 4 KiB
+	echo madvise >/sys/kernel/mm/transparent_hugepage/enabled || return 1
+	if [ "$(cat /proc/sys/vm/nr_hugepages)" -lt $hugepages ]; then
+		echo $hugepages >/proc/sys/vm/nr_hugepages
+	fi
+	log "THP $(cat /sys/kernel/mm/transparent_hugepage/enabled)," \
+	    "hugetlb pages $(cat /proc/sys/vm/nr_hugepages)"
+	if loaded; then
+		log "cowstat already loaded: unloading it first"
+		rmmod cowstat || return 1
+	fi
+	return 0
+}
+setup
+result $? setup
+[ "$fail" -eq 0 ] || {
+	while [ "$n" -lt "$ntests" ]; do skip "not_run" "setup failed"; done
+	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
+	exit 1
+}
+
+# 2-4: out-of-range parameters: insmod fails and the kernel log says why
+bad_param() {
+	local before rc lines
+	before=$(dmesg_lines)
+	insmod "$ko" "$@" 2>/dev/null
+	rc=$?
+	lines=$(dmesg | tail -n +"$((before + 1))" | grep -i 'cowstat')
+	if [ $rc -eq 0 ]; then
+		log "insmod $* succeeded"
+		rmmod cowstat
+		return 1
+	fi
+	if [ -z "$lines" ]; then
+		log "insmod $* failed ($rc) without a kernel log line"
+		return 1
+	fi
+	echo "$lines" | sed 's/^/# dmesg: /'
+	return 0
+}
+for p in max_tracked=0 max_tracked=-1 history=99999999999; do
+	bad_param "$p"
+	result $? "insmod_refuses_$p"
+done
+
+# 5: load
+load() {
+	insmod "$ko" || return 1
+	for f in summary processes exited control; do
+		[ -e "$dbg/$f" ] || { log "$dbg/$f missing"; return 1; }
+	done
+	grep '^probe\.' "$dbg/summary" | sed 's/^/# /'
+}
+load
+result $? insmod
+
+# 6: the C tests, nested
+run_nested() {
+	local name=$1 rc
+	shift
+	"$@" 2>&1 | sed 's/^/    /'
+	rc=${PIPESTATUS[0]}
+	result "$rc" "$name"
+}
+if loaded; then
+	run_nested cowstat_test "$test_bin"
+	# 7: bpftrace cross-check, nested
+	run_nested cow_faults_bpftrace "$here/cow_faults_test.sh" "$workload"
+else
+	skip cowstat_test "module not loaded"
+	skip cow_faults_bpftrace "module not loaded"
+fi
+
+# 8-9: unload and load twice in a row while processes fork and write
+reload_under_load() {
+	local start loop round rc=0
+	start=$(dmesg_lines)
+	loaded || insmod "$ko" || return 1
+	"$workload" loop 600 >/tmp/cowstat-loop.out 2>&1 &
+	loop=$!
+	sleep 3
+	for round in 1 2; do
+		rmmod cowstat || { log "rmmod round $round failed"; rc=1; break; }
+		insmod "$ko" || { log "insmod round $round failed"; rc=1; break; }
+		sleep 2
+		cat "$dbg/summary" "$dbg/processes" "$dbg/exited" >/dev/null ||
+			{ log "reading debugfs failed"; rc=1; }
+	done
+	kill -TERM $loop
+	wait $loop
+	log "fork loop: $(cat /tmp/cowstat-loop.out)"
+	if kernel_reports "$start" >/dev/null; then
+		kernel_reports "$start" | head -n 40 | sed 's/^/# dmesg: /'
+		rc=1
+	fi
+	return $rc
+}
+reload_under_load
+result $? reload_twice_under_fork_load
+
+# After the loop has been reaped, reset: only rows of live processes may
+# come back (lazily, on their next event), and nothing is reaped while the
+# checks run, because they use shell builtins only (no fork).
+count_rows() {
+	local pid rest
+	rows=0
+	{
+		read -r rest
+		while read -r pid rest; do
+			rows=$((rows + 1))
+			[ -d "/proc/$pid" ] || { dead=$((dead + 1)); log "row of dead pid $pid"; }
+		done
+	} <"$dbg/processes"
+}
+reset_after_load() {
+	local rows=0 rows1 dead=0 exited_rows=0 tracked=x exited=x pid rest key val
+	loaded || return 1
+	echo reset >"$dbg/control" || return 1
+	count_rows
+	rows1=$rows
+	{
+		read -r rest
+		while read -r pid rest; do
+			exited_rows=$((exited_rows + 1))
+		done
+	} <"$dbg/exited"
+	while IFS=': ' read -r key val; do
+		case $key in
+		tracked) tracked=$val ;;
+		exited) exited=$val ;;
+		esac
+	done <"$dbg/summary"
+	count_rows
+	# Live processes (this shell too) get rows back on their next event,
+	# also between the reads: tracked lies between the two row counts.
+	log "after reset: processes rows $rows1..$rows (dead $dead), exited rows" \
+	    "$exited_rows, summary tracked $tracked exited $exited"
+	[ "$dead" -eq 0 ] && [ "$exited_rows" -eq 0 ] && [ "$exited" = 0 ] &&
+		[ "$tracked" != x ] && [ "$rows1" -le "$tracked" ] &&
+		[ "$tracked" -le "$rows" ]
+}
+reset_after_load
+result $? reset_forgets_dead_processes
+
+# 10: write to control while reading, unload with readers gone: no report
+control_ok() {
+	local start
+	start=$(dmesg_lines)
+	echo reset >"$dbg/control" || return 1
+	printf 'reset' >"$dbg/control" || return 1
+	if printf 'nonsense' >"$dbg/control" 2>/dev/null; then
+		log "control accepted 'nonsense'"
+		return 1
+	fi
+	dmesg | tail -n +"$((start + 1))" | grep -qi cowstat ||
+		{ log "no kernel log line for a bad control write"; return 1; }
+	return 0
+}
+control_ok
+result $? control_from_shell
+
+# 11: unload
+unload() {
+	local start
+	start=$(dmesg_lines)
+	rmmod cowstat || return 1
+	[ ! -e "$dbg" ] || { log "$dbg still there after rmmod"; return 1; }
+	! kernel_reports "$start" >/dev/null
+}
+unload
+result $? rmmod
+
+# 12-13: load with explicit parameters, they show in summary; unload again
+params() {
+	local mt hi
+	insmod "$ko" max_tracked=1 history=0 || return 1
+	mt=$(sed -n 's/^max_tracked: //p' "$dbg/summary")
+	hi=$(sed -n 's/^history: //p' "$dbg/summary")
+	log "max_tracked=$mt history=$hi"
+	[ "$mt" = 1 ] && [ "$hi" = 0 ]
+}
+params
+result $? insmod_with_parameters
+loaded && rmmod cowstat
+! loaded
+result $? final_rmmod
+
+echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
+[ "$fail" -eq 0 ]
