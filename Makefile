@@ -27,7 +27,7 @@ CFLAGS_TOOLS := -O2 -Wall -Wextra -Werror
 
 export KERNELS
 
-.PHONY: all module selftests tools demo check clean help
+.PHONY: all module selftest-modules selftests tools demo check clean help
 
 all: module
 
@@ -37,6 +37,17 @@ module:
 
 selftests:
 	$(MAKE) -C selftests/cowstat
+
+# A second build of the module, for the selftests only: it has one more
+# required probe, on a symbol no kernel has, so its load must fail cleanly.
+MISSING_PROBE_DIR := build/missing-probe
+
+selftest-modules: module
+	@test -d "$(KDIR)" || { echo "no kernel build tree at $(KDIR)" >&2; exit 1; }
+	rm -rf $(MISSING_PROBE_DIR) && mkdir -p $(MISSING_PROBE_DIR)
+	cp -r Kbuild module $(MISSING_PROBE_DIR)/
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(MISSING_PROBE_DIR) \
+		KCFLAGS=-DCOWSTAT_SELFTEST_MISSING_PROBE modules
 
 tools: tools/demo/fork_write
 

@@ -351,6 +351,15 @@ static struct cowstat_probe probes[] = {
 	{ .symbol = "hugetlb_wp", .required = IS_ENABLED(CONFIG_HUGETLB_PAGE),
 	  .entry = hugetlb_wp_entry, .ret = hugetlb_wp_return,
 	  .data_size = sizeof(struct hugetlb_data), .maxactive = 64 },
+#ifdef COWSTAT_SELFTEST_MISSING_PROBE
+	/*
+	 * Only in the selftests' second build (make selftest-modules): a
+	 * required probe no kernel has, last, so that a failed load must
+	 * unwind every probe before it.
+	 */
+	{ .symbol = "cowstat_selftest_no_such_symbol", .required = true,
+	  .pre = wp_fault_pre },
+#endif
 };
 
 static int probe_register(struct cowstat_probe *p)

@@ -16,14 +16,15 @@
 
 set -u
 
-ko=${1:?usage: $0 /path/to/cowstat.ko}
+ko=${1:?usage: $0 /path/to/cowstat.ko [/path/to/missing-probe/cowstat.ko]}
 here=$(cd "$(dirname "$0")" && pwd)
+missing_ko=${2:-$(dirname "$ko")/build/missing-probe/cowstat.ko}
 test_bin=$here/cowstat_test
 workload=$here/cowstat_workload
 dbg=/sys/kernel/debug/cowstat
 hugepages=16
 
-ntests=13
+ntests=14
 n=0 pass=0 fail=0 skip=0
 
 ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
@@ -98,6 +99,40 @@ for p in max_tracked=0 max_tracked=-1 history=99999999999; do
 	bad_param "$p"
 	result $? "insmod_refuses_$p"
 done
+
+# A build with one more required probe, on a symbol no kernel has (make
+# selftest-modules): the load fails, the log names the symbol and the
+# release, and no probe of it is left behind.
+missing_probe() {
+	local before lines sym=cowstat_selftest_no_such_symbol
+	[ -r "$missing_ko" ] || { log "no $missing_ko: make selftest-modules"; return 2; }
+	before=$(dmesg_lines)
+	if insmod "$missing_ko" 2>/dev/null; then
+		log "insmod of the missing-probe build succeeded"
+		rmmod cowstat
+		return 1
+	fi
+	lines=$(dmesg | tail -n +"$((before + 1))" | grep 'cowstat')
+	echo "$lines" | sed 's/^/# dmesg: /'
+	echo "$lines" | grep -q "cannot probe $sym on kernel $(uname -r) " || return 1
+	if loaded; then
+		log "module still loaded"
+		return 1
+	fi
+	if grep -q cowstat /sys/kernel/debug/kprobes/list 2>/dev/null ||
+	   grep -qE ' (copy_process|release_task|do_wp_page)\+' /sys/kernel/debug/kprobes/list 2>/dev/null; then
+		log "probes left registered:"
+		sed 's/^/# /' /sys/kernel/debug/kprobes/list
+		return 1
+	fi
+	return 0
+}
+missing_probe
+case $? in
+0) ok insmod_fails_on_missing_required_probe ;;
+2) skip insmod_fails_on_missing_required_probe "test module not built" ;;
+*) not_ok insmod_fails_on_missing_required_probe ;;
+esac
 
 # 5: load
 load() {
