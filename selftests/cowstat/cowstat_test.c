@@ -79,13 +79,18 @@ enum { R_EXCL, R_MOVED, R_EXCL_MOVED_WRITTEN, R_DATA_BAD };
 
 #define NKIDS 4
 
+/* fresh_fork() children of a test, and the pipe that releases them */
+struct kidset {
+	int go[2];
+	pid_t pid[NKIDS];
+	void *stack[NKIDS];
+};
+
 FIXTURE(cowstat) {
 	bool skip;
 	struct ws *ws;
 	struct report *rep;
-	int go[2];
-	pid_t kids[NKIDS];
-	void *stacks[NKIDS];
+	struct kidset ks;
 	void *gstack;
 };
 
@@ -93,18 +98,19 @@ FIXTURE_SETUP(cowstat)
 {
 	struct cs_row me;
 
+	/* before anything can fail: the teardown closes what is >= 0 */
+	self->ks.go[0] = self->ks.go[1] = -1;
 	if (access(COWSTAT_DIR, F_OK)) {
 		self->skip = true;
 		SKIP(return, "%s does not exist: cowstat.ko not loaded (or debugfs not mounted)",
 		     COWSTAT_DIR);
 	}
-	self->go[0] = self->go[1] = -1;
 	self->ws = ws_new();
 	ASSERT_NE(NULL, self->ws);
 	self->rep = mmap(NULL, PG, PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->rep);
-	ASSERT_EQ(0, pipe(self->go));
+	ASSERT_EQ(0, pipe(self->ks.go));
 	/* The harness forked us with the module loaded: we have a row. */
 	ASSERT_EQ(0, cs_read_row(self->ws, "processes", getpid(), &me));
 	ASSERT_TRUE(me.found) TH_LOG("no row for the test process %d", getpid());
@@ -115,18 +121,18 @@ FIXTURE_TEARDOWN(cowstat)
 	int i;
 
 	for (i = 0; i < NKIDS; i++) {
-		if (self->kids[i] > 0) {
-			kill(self->kids[i], SIGKILL);
-			waitpid(self->kids[i], NULL, 0);
+		if (self->ks.pid[i] > 0) {
+			kill(self->ks.pid[i], SIGKILL);
+			waitpid(self->ks.pid[i], NULL, 0);
 		}
-		if (self->stacks[i])
-			munmap(self->stacks[i], KID_STACK);
+		if (self->ks.stack[i])
+			munmap(self->ks.stack[i], KID_STACK);
 	}
 	if (self->gstack)
 		munmap(self->gstack, KID_STACK);
-	if (self->go[0] >= 0) {
-		close(self->go[0]);
-		close(self->go[1]);
+	if (self->ks.go[0] >= 0) {
+		close(self->ks.go[0]);
+		close(self->ks.go[1]);
 	}
 	if (self->rep && self->rep != MAP_FAILED)
 		munmap(self->rep, PG);
@@ -142,16 +148,18 @@ FIXTURE_TEARDOWN(cowstat)
 #define HAS(x, bit)	((int)(((x) & (bit)) != 0))
 
 /* Exact delta of one counter between two readings. */
-#define EXPECT_DELTA(exp, a, b, c)					\
+#define EXPECT_DELTA(exp, a, b, c) do {					\
 	EXPECT_EQ((u64)(exp), D(a, b, c))				\
 		TH_LOG("%s: delta %llu, expected %llu", cs_names[c],	\
-		       D(a, b, c), (u64)(exp))
+		       D(a, b, c), (u64)(exp));				\
+} while (0)
 
 /* Exact value of one counter in a row. */
-#define EXPECT_CTR(exp, row, c)						\
+#define EXPECT_CTR(exp, row, c) do {					\
 	EXPECT_EQ((u64)(exp), (row).v[c])				\
 		TH_LOG("%s: %llu, expected %llu", cs_names[c],		\
-		       (row).v[c], (u64)(exp))
+		       (row).v[c], (u64)(exp));				\
+} while (0)
 
 #define ASSERT_KID_OK(self, status) do {				\
 	ASSERT_EQ(0, (self)->rep->line)					\
@@ -162,37 +170,37 @@ FIXTURE_TEARDOWN(cowstat)
 } while (0)
 
 /* A stack for a child; call before quiesce() and the anon scan. */
-static int kid_prepare(FIXTURE_DATA(cowstat) *self, int slot)
+static int kid_prepare(struct kidset *ks, int slot)
 {
-	self->stacks[slot] = kid_stack_new();
-	return self->stacks[slot] ? 0 : -1;
+	ks->stack[slot] = kid_stack_new();
+	return ks->stack[slot] ? 0 : -1;
 }
 
-static pid_t kid_start(FIXTURE_DATA(cowstat) *self, int slot,
+static pid_t kid_start(struct kidset *ks, int slot,
 		       int (*fn)(void *), void *arg)
 {
-	pid_t pid = fresh_fork(kid_stack_top(self->stacks[slot]), fn, arg);
+	pid_t pid = fresh_fork(kid_stack_top(ks->stack[slot]), fn, arg);
 
-	self->kids[slot] = pid;
+	ks->pid[slot] = pid;
 	return pid;
 }
 
-static int kid_wait(FIXTURE_DATA(cowstat) *self, int slot)
+static int kid_wait(struct kidset *ks, int slot)
 {
 	int status = -1;
 
-	if (self->kids[slot] > 0 &&
-	    waitpid(self->kids[slot], &status, 0) != self->kids[slot])
+	if (ks->pid[slot] > 0 &&
+	    waitpid(ks->pid[slot], &status, 0) != ks->pid[slot])
 		status = -1;
-	self->kids[slot] = 0;
-	munmap(self->stacks[slot], KID_STACK);
-	self->stacks[slot] = NULL;
+	ks->pid[slot] = 0;
+	munmap(ks->stack[slot], KID_STACK);
+	ks->stack[slot] = NULL;
 	return status;
 }
 
-static void kid_release(FIXTURE_DATA(cowstat) *self)
+static void kid_release(struct kidset *ks)
 {
-	ssize_t n = write(self->go[1], "g", 1);
+	ssize_t n = write(ks->go[1], "g", 1);
 
 	(void)n;
 }
@@ -388,14 +396,14 @@ TEST_F_TIMEOUT(cowstat, summary_and_headers, TMO)
 		EXPECT_EQ(param, s.v[CS_HISTORY]);
 	}
 
-	ASSERT_LE(0, cs_for_each_row(self->ws, "processes", find_row,
-				     &(struct find_ctx){ .pid = 0, .out = &me },
-				     &exact));
+	ASSERT_LE(0, cs_scan_rows(self->ws, "processes", find_row,
+				  &(struct find_ctx){ .pid = 0, .out = &me },
+				  &exact));
 	EXPECT_TRUE(exact) TH_LOG("processes header is not '%s'", CS_HEADER);
 	exact = false;
-	ASSERT_LE(0, cs_for_each_row(self->ws, "exited", find_row,
-				     &(struct find_ctx){ .pid = 0, .out = &me },
-				     &exact));
+	ASSERT_LE(0, cs_scan_rows(self->ws, "exited", find_row,
+				  &(struct find_ctx){ .pid = 0, .out = &me },
+				  &exact));
 	EXPECT_TRUE(exact) TH_LOG("exited header is not '%s'", CS_HEADER);
 
 	READ_OWN("processes", &me);
@@ -432,16 +440,16 @@ TEST_F_TIMEOUT(cowstat, fork_child_copies, TMO)
 		ASSERT_TRUE(HAS(ws->ppfn[i], PM_EXCLUSIVE));
 		ASSERT_NE(0ULL, ws->ppfn[i] & PM_PFN_MASK) TH_LOG("PFNs hidden");
 	}
-	ASSERT_EQ(0, kid_prepare(self, 0));
+	ASSERT_EQ(0, kid_prepare(&self->ks, 0));
 
 	quiesce(ws);
 	rb = cs_read_row(ws, "processes", me, &b);
 	anon = anon_pages(ws, 0, ~0UL);
-	pid = kid_start(self, 0, kid_write_measure, &j);
+	pid = kid_start(&self->ks, 0, kid_write_measure, &j);
 	ra = cs_read_row(ws, "processes", me, &a);
 
 	ASSERT_LT(0, pid) TH_LOG("fork: %s", strerror(errno));
-	status = kid_wait(self, 0);
+	status = kid_wait(&self->ks, 0);
 	ASSERT_EQ(0, rb);
 	ASSERT_EQ(0, ra);
 	ASSERT_TRUE(b.found && a.found);
@@ -492,12 +500,12 @@ TEST_F_TIMEOUT(cowstat, parent_copies_while_child_lives, TMO)
 
 	BAIL_IF_SKIPPED();
 	j = (struct job){ .n = n, .first = first, .k = k, .unit = PG,
-			  .ppfn = ws->ppfn, .go = self->go[0], .rep = self->rep };
+			  .ppfn = ws->ppfn, .go = self->ks.go[0], .rep = self->rep };
 	j.r = region_new(n, 2);
 	ASSERT_NE(NULL, j.r);
 	ASSERT_EQ(0, pagemap_region(j.r, n, ws->ppfn));
-	ASSERT_EQ(0, kid_prepare(self, 0));
-	pid = kid_start(self, 0, kid_hold, &j);
+	ASSERT_EQ(0, kid_prepare(&self->ks, 0));
+	pid = kid_start(&self->ks, 0, kid_hold, &j);
 	ASSERT_LT(0, pid);
 
 	quiesce(ws);
@@ -508,8 +516,8 @@ TEST_F_TIMEOUT(cowstat, parent_copies_while_child_lives, TMO)
 	/* While the child still maps the rest: only the k are ours. */
 	ASSERT_EQ(0, pagemap_region(j.r, n, ws->pm));
 	region_diff(&j, ws->pm, n, val);
-	kid_release(self);
-	status = kid_wait(self, 0);
+	kid_release(&self->ks);
+	status = kid_wait(&self->ks, 0);
 	ASSERT_EQ(0, rb);
 	ASSERT_EQ(0, ra);
 	ASSERT_TRUE(b.found && a.found);
@@ -547,10 +555,10 @@ TEST_F_TIMEOUT(cowstat, parent_reuses_after_child_exit, TMO)
 	j.r = region_new(n, 3);
 	ASSERT_NE(NULL, j.r);
 	ASSERT_EQ(0, pagemap_region(j.r, n, ws->ppfn));
-	ASSERT_EQ(0, kid_prepare(self, 0));
-	pid = kid_start(self, 0, kid_exit, &j);
+	ASSERT_EQ(0, kid_prepare(&self->ks, 0));
+	pid = kid_start(&self->ks, 0, kid_exit, &j);
 	ASSERT_LT(0, pid);
-	status = kid_wait(self, 0);
+	status = kid_wait(&self->ks, 0);
 	ASSERT_EQ(0, status);
 	/* shared no more, but not exclusive-marked: pagemap says mapcount 1 */
 	ASSERT_EQ(0, pagemap_region(j.r, n, ws->pm));
@@ -798,12 +806,12 @@ TEST_F_TIMEOUT(cowstat, threads_add_up, TMO)
 	BAIL_IF_SKIPPED();
 	_Static_assert(sizeof(struct tctl) <= sizeof(ws->ext), "ext");
 	j = (struct job){ .n = n, .first = 2, .k = k, .unit = PG, .off = 7,
-			  .ppfn = ws->ppfn, .go = self->go[0], .rep = self->rep };
+			  .ppfn = ws->ppfn, .go = self->ks.go[0], .rep = self->rep };
 	j.r = region_new(n, 6);
 	ASSERT_NE(NULL, j.r);
 	ASSERT_EQ(0, pagemap_region(j.r, n, ws->ppfn));
-	ASSERT_EQ(0, kid_prepare(self, 0));
-	pid = kid_start(self, 0, kid_hold, &j);
+	ASSERT_EQ(0, kid_prepare(&self->ks, 0));
+	pid = kid_start(&self->ks, 0, kid_hold, &j);
 	ASSERT_LT(0, pid);
 
 	/* Threads are created after the fork: they only exist here. */
@@ -830,8 +838,8 @@ TEST_F_TIMEOUT(cowstat, threads_add_up, TMO)
 		pthread_join(c->t[i].th, NULL);
 	ASSERT_EQ(0, pagemap_region(j.r, n, ws->pm));
 	region_diff(&j, ws->pm, n, val);
-	kid_release(self);
-	status = kid_wait(self, 0);
+	kid_release(&self->ks);
+	status = kid_wait(&self->ks, 0);
 	ASSERT_EQ(0, status);
 	ASSERT_EQ(0, rb);
 	ASSERT_EQ(0, ra);
@@ -886,7 +894,7 @@ static void check_no_fork(struct __test_metadata *_metadata,
 }
 
 /* Out of line: nothing of the caller's frame is live across vfork(). */
-static pid_t __attribute__((noinline)) vfork_and_wait(int *status)
+static noinline pid_t vfork_and_wait(int *status)
 {
 	pid_t pid = vfork();
 
@@ -982,16 +990,16 @@ TEST_F_TIMEOUT(cowstat, fork_exec, TMO)
 			  .argv = argv, .go = -1, .rep = self->rep };
 	j.r = region_new(n, 8);
 	ASSERT_NE(NULL, j.r);
-	ASSERT_EQ(0, kid_prepare(self, 0));
+	ASSERT_EQ(0, kid_prepare(&self->ks, 0));
 
 	quiesce(ws);
 	rb = cs_read_row(ws, "processes", me, &b);
 	anon = anon_pages(ws, 0, ~0UL);
-	pid = kid_start(self, 0, kid_write_exec, &j);
+	pid = kid_start(&self->ks, 0, kid_write_exec, &j);
 	ra = cs_read_row(ws, "processes", me, &a);
 
 	ASSERT_LT(0, pid);
-	status = kid_wait(self, 0);
+	status = kid_wait(&self->ks, 0);
 	ASSERT_EQ(0, status);
 	ASSERT_EQ(0, rb);
 	ASSERT_EQ(0, ra);
@@ -1015,7 +1023,7 @@ TEST_F_TIMEOUT(cowstat, fork_exec, TMO)
 /*
  * Scenario 9: child C forks grandchild G; G writes k1 pages and exits, C
  * reaps it, writes k2 other pages and exits.  Both rows end up in exited,
- * G's first, linked by ppid; C counted counts its one fork, and C's own
+ * G's first, linked by ppid; C's row counts its one fork, and C's own
  * anonymous page count right before it (C scans itself) is G's
  * fork_inherited.
  */
@@ -1072,17 +1080,17 @@ TEST_F_TIMEOUT(cowstat, grandchild_exited_rows, TMO)
 			  .go = -1, .rep = rep };
 	j.r = region_new(n, 9);
 	ASSERT_NE(NULL, j.r);
-	ASSERT_EQ(0, kid_prepare(self, 0));
+	ASSERT_EQ(0, kid_prepare(&self->ks, 0));
 	self->gstack = kid_stack_new();
 	ASSERT_NE(NULL, self->gstack);
 	j.gstack_top = kid_stack_top(self->gstack);
-	j.stack = self->stacks[0];
+	j.stack = self->ks.stack[0];
 
 	quiesce(ws);
 	anon = anon_pages(ws, 0, ~0UL);
-	pid = kid_start(self, 0, kid_with_grandchild, &j);
+	pid = kid_start(&self->ks, 0, kid_with_grandchild, &j);
 	ASSERT_LT(0, pid);
-	status = kid_wait(self, 0);
+	status = kid_wait(&self->ks, 0);
 	ASSERT_KID_OK(self, status);
 	ASSERT_LT(0, anon);
 	g = rep->val[0];
@@ -1183,7 +1191,7 @@ TEST_F_TIMEOUT(cowstat, thp_cow, TMO)
 
 	/* really PMD-mapped THPs: smaps AnonHugePages and kpageflags */
 	sc.addr = (unsigned long)r;
-	ASSERT_EQ(0, for_each_line(ws, "/proc/self/smaps", smaps_line, &sc));
+	ASSERT_EQ(0, read_lines(ws, "/proc/self/smaps", smaps_line, &sc));
 	ASSERT_TRUE(sc.found);
 	ASSERT_EQ(h * HPAGE_PMD / 1024, sc.anon_huge_kb)
 		TH_LOG("could not get %zu PMD-mapped THPs", h);
@@ -1204,15 +1212,15 @@ TEST_F_TIMEOUT(cowstat, thp_cow, TMO)
 	j = (struct job){ .r = r, .n = sub, .first = 0, .k = h,
 			  .unit = HPAGE_PMD, .off = 5 * PG + 9,
 			  .ppfn = ws->ppfn, .go = -1, .rep = rep };
-	ASSERT_EQ(0, kid_prepare(self, 0));
+	ASSERT_EQ(0, kid_prepare(&self->ks, 0));
 	quiesce(ws);
 	rb = cs_read_row(ws, "processes", me, &b);
 	anon = anon_pages(ws, 0, ~0UL);
-	pid = kid_start(self, 0, kid_write_measure, &j);
+	pid = kid_start(&self->ks, 0, kid_write_measure, &j);
 	ra = cs_read_row(ws, "processes", me, &a);
 
 	ASSERT_LT(0, pid);
-	status = kid_wait(self, 0);
+	status = kid_wait(&self->ks, 0);
 	ASSERT_KID_OK(self, status);
 	ASSERT_EQ(0, rb);
 	ASSERT_EQ(0, ra);
@@ -1284,12 +1292,12 @@ TEST_F_TIMEOUT(cowstat, hugetlb_cow, TMO)
 	pid_t pid, me = getpid();
 
 	BAIL_IF_SKIPPED();
-	ASSERT_EQ(0, for_each_line(ws, "/proc/meminfo", meminfo_line, &mi));
+	ASSERT_EQ(0, read_lines(ws, "/proc/meminfo", meminfo_line, &mi));
 	/* the parent's pages plus the child's copies, taken unreserved */
 	if (mi.free < 2 * hm) {
 		set_nr_hugepages(mi.total + 2 * hm - mi.free);
 		memset(&mi, 0, sizeof(mi));
-		ASSERT_EQ(0, for_each_line(ws, "/proc/meminfo", meminfo_line, &mi));
+		ASSERT_EQ(0, read_lines(ws, "/proc/meminfo", meminfo_line, &mi));
 	}
 	if (!mi.total || !mi.size_kb)
 		SKIP(return, "no hugetlb pages in this kernel (HugePages_Total 0 after writing nr_hugepages)");
@@ -1309,15 +1317,15 @@ TEST_F_TIMEOUT(cowstat, hugetlb_cow, TMO)
 	j = (struct job){ .r = r, .n = sub, .first = 0, .k = hm, .unit = hsz,
 			  .off = 3 * PG + 1, .ppfn = ws->ppfn, .go = -1,
 			  .rep = rep };
-	ASSERT_EQ(0, kid_prepare(self, 0));
+	ASSERT_EQ(0, kid_prepare(&self->ks, 0));
 	quiesce(ws);
 	rb = cs_read_row(ws, "processes", me, &b);
 	anon = anon_pages(ws, 0, ~0UL);
-	pid = kid_start(self, 0, kid_write_measure, &j);
+	pid = kid_start(&self->ks, 0, kid_write_measure, &j);
 	ra = cs_read_row(ws, "processes", me, &a);
 
 	ASSERT_LT(0, pid);
-	status = kid_wait(self, 0);
+	status = kid_wait(&self->ks, 0);
 	ASSERT_KID_OK(self, status);
 	ASSERT_EQ(0, rb);
 	ASSERT_EQ(0, ra);
@@ -1390,7 +1398,7 @@ static int kid_wipe(void *arg)
 	 */
 	mc.lo = (unsigned long)j->dr;
 	mc.hi = mc.lo + j->dn * PG;
-	KID_CHECK(rep, !for_each_line(w, "/proc/self/maps", vma_overlap, &mc));
+	KID_CHECK(rep, !read_lines(w, "/proc/self/maps", vma_overlap, &mc));
 	KID_CHECK(rep, !mc.overlaps);
 	return 0;
 }
@@ -1417,7 +1425,7 @@ TEST_F_TIMEOUT(cowstat, dontfork_wipeonfork, TMO)
 	ASSERT_NE(NULL, j.wr);
 	ASSERT_EQ(0, madvise(j.dr, nd * PG, MADV_DONTFORK));
 	ASSERT_EQ(0, madvise(j.wr, nw * PG, MADV_WIPEONFORK));
-	ASSERT_EQ(0, kid_prepare(self, 0));
+	ASSERT_EQ(0, kid_prepare(&self->ks, 0));
 
 	quiesce(ws);
 	rb = cs_read_row(ws, "processes", me, &b);
@@ -1427,11 +1435,11 @@ TEST_F_TIMEOUT(cowstat, dontfork_wipeonfork, TMO)
 	anon_w = anon_pages(ws, (unsigned long)j.wr,
 			    (unsigned long)j.wr + nw * PG);
 	anon = anon_pages(ws, 0, ~0UL);
-	pid = kid_start(self, 0, kid_wipe, &j);
+	pid = kid_start(&self->ks, 0, kid_wipe, &j);
 	ra = cs_read_row(ws, "processes", me, &a);
 
 	ASSERT_LT(0, pid);
-	status = kid_wait(self, 0);
+	status = kid_wait(&self->ks, 0);
 	ASSERT_KID_OK(self, status);
 	ASSERT_EQ(0, rb);
 	ASSERT_EQ(0, ra);
@@ -1474,10 +1482,10 @@ TEST_F_TIMEOUT(cowstat, comm_escaped, TMO)
 	pid_t pid;
 
 	BAIL_IF_SKIPPED();
-	ASSERT_EQ(0, kid_prepare(self, 0));
-	pid = kid_start(self, 0, kid_rename, &j);
+	ASSERT_EQ(0, kid_prepare(&self->ks, 0));
+	pid = kid_start(&self->ks, 0, kid_rename, &j);
 	ASSERT_LT(0, pid);
-	ASSERT_EQ(0, kid_wait(self, 0));
+	ASSERT_EQ(0, kid_wait(&self->ks, 0));
 	ASSERT_EQ(0, cs_read_row(self->ws, "exited", pid, &c));
 	ASSERT_TRUE(c.found);
 	EXPECT_STREQ("a\\040b\\134c\\001\\177\\351z", c.comm);
@@ -1506,7 +1514,7 @@ static const struct {
 	{ "resetresetresetresetresetresetresetresetresetresetresetresetresetresetresetresetresetresetresetreset", 100 },
 };
 
-#define NBAD (sizeof(bad_input) / sizeof(bad_input[0]))
+#define NBAD ARRAY_SIZE(bad_input)
 
 TEST_F_TIMEOUT(cowstat, control_bad_input, TMO)
 {
@@ -1594,15 +1602,15 @@ TEST_F_TIMEOUT(cowstat, control_reset, TMO)
 			  .rep = self->rep };
 	j.r = region_new(n, 12);
 	ASSERT_NE(NULL, j.r);
-	ASSERT_EQ(0, kid_prepare(self, 0));
+	ASSERT_EQ(0, kid_prepare(&self->ks, 0));
 	/* as in control_bad_input: other processes may add events */
 	for (attempt = 1; attempt <= QUIET_TRIES; attempt++) {
 		quiesce(ws);
 		ret = cs_control("reset\n", 6);
 		rs = cs_read_summary(ws, &s);
 		rr = cs_read_row(ws, "processes", me, &me_row);
-		exited_rows = cs_for_each_row(ws, "exited", count_row,
-					      &(int){ 0 }, NULL);
+		exited_rows = cs_scan_rows(ws, "exited", count_row,
+					   &(int){ 0 }, NULL);
 
 		ASSERT_EQ(6, ret) TH_LOG("reset: %s", strerror(-ret));
 		ASSERT_EQ(0, rs);
@@ -1622,16 +1630,16 @@ TEST_F_TIMEOUT(cowstat, control_reset, TMO)
 	/* we did nothing since: our row is gone */
 	EXPECT_FALSE(me_row.found);
 	EXPECT_EQ(0, exited_rows);
-	ASSERT_LE(0, cs_for_each_row(ws, "processes", check_alive, &alive,
-				     NULL));
+	ASSERT_LE(0, cs_scan_rows(ws, "processes", check_alive, &alive,
+				  NULL));
 	EXPECT_EQ(0, alive.dead) TH_LOG("row of dead pid %ld", alive.dead_pid);
 
 	/* the next fork creates our row again, and the child's */
 	quiesce(ws);
 	anon = anon_pages(ws, 0, ~0UL);
-	pid = kid_start(self, 0, kid_grandchild, &j);
+	pid = kid_start(&self->ks, 0, kid_grandchild, &j);
 	ASSERT_LT(0, pid);
-	status = kid_wait(self, 0);
+	status = kid_wait(&self->ks, 0);
 	ASSERT_EQ(0, status);
 	ASSERT_LT(0, anon);
 	READ_OWN("processes", &me_row);

@@ -33,6 +33,13 @@
 
 typedef unsigned long long u64;
 
+#ifndef noinline
+#define noinline	__attribute__((noinline))
+#endif
+#ifndef __aligned
+#define __aligned(x)	__attribute__((aligned(x)))
+#endif
+
 #define PG		4096UL
 #define HPAGE_PMD	(2UL << 20)
 
@@ -126,7 +133,7 @@ struct ws {
 	u64 pm[WS_PM];			/* pagemap batch */
 	u64 kpf[WS_PM];			/* kpageflags batch */
 	u64 ppfn[WS_PFNS];		/* a region's pagemap, kept across fork */
-	char cstack[WS_CSTACK] __attribute__((aligned(16)));
+	char cstack[WS_CSTACK] __aligned(16);
 	char small[4096];		/* pipe bytes, scratch */
 	char ext[16384];		/* per-test shared state (threads) */
 	struct cs_row scratch;
@@ -170,7 +177,7 @@ static inline void touch_range(void *p, size_t len)
 
 #define STACK_TOUCH	(128 << 10)
 
-static void __attribute__((noinline)) touch_stack_below(void)
+static noinline void touch_stack_below(void)
 {
 	char buf[STACK_TOUCH];
 
@@ -179,7 +186,7 @@ static void __attribute__((noinline)) touch_stack_below(void)
 	asm volatile("" : : "r"(buf) : "memory");
 }
 
-static void __attribute__((noinline)) touch_stack_above(void)
+static noinline void touch_stack_above(void)
 {
 	char *here = __builtin_frame_address(0);
 
@@ -199,8 +206,8 @@ static inline int pagemap_region(const void *addr, size_t npages, u64 *out);
  */
 typedef void (*line_fn)(char *line, void *ctx);
 
-static inline int for_each_line(struct ws *w, const char *path, line_fn fn,
-				void *ctx)
+static inline int read_lines(struct ws *w, const char *path, line_fn fn,
+			     void *ctx)
 {
 	size_t have = 0;
 	bool eof = false;
@@ -375,8 +382,8 @@ static inline void rows_line(char *line, void *arg)
  * Call fn for each data row of COWSTAT_DIR/<file>.  Returns the number of
  * data rows, or -errno (-EPROTO: header or a row not as specified).
  */
-static inline int cs_for_each_row(struct ws *w, const char *file, row_fn fn,
-				  void *ctx, bool *header_exact)
+static inline int cs_scan_rows(struct ws *w, const char *file, row_fn fn,
+			       void *ctx, bool *header_exact)
 {
 	char path[128] = COWSTAT_DIR "/";
 	struct rows_ctx c;
@@ -386,7 +393,7 @@ static inline int cs_for_each_row(struct ws *w, const char *file, row_fn fn,
 	memset(&c, 0, sizeof(c));
 	c.fn = fn;
 	c.fn_ctx = ctx;
-	ret = for_each_line(w, path, rows_line, &c);
+	ret = read_lines(w, path, rows_line, &c);
 	if (ret)
 		return ret;
 	if (header_exact)
@@ -423,7 +430,7 @@ static inline int cs_read_row(struct ws *w, const char *file, long pid,
 	int ret;
 
 	memset(row, 0, sizeof(*row));
-	ret = cs_for_each_row(w, file, find_row, &c, NULL);
+	ret = cs_scan_rows(w, file, find_row, &c, NULL);
 	return ret < 0 ? ret : 0;
 }
 
@@ -488,7 +495,7 @@ static inline void summary_line(char *line, void *arg)
 static inline int cs_read_summary(struct ws *w, struct cs_summary *s)
 {
 	memset(s, 0, sizeof(*s));
-	return for_each_line(w, COWSTAT_DIR "/summary", summary_line, s);
+	return read_lines(w, COWSTAT_DIR "/summary", summary_line, s);
 }
 
 /* Write buf to the control file; returns bytes written or -errno. */

@@ -213,6 +213,7 @@ reset_after_load() {
 		read -r rest
 		while read -r pid rest; do
 			exited_rows=$((exited_rows + 1))
+			log "exited row: $pid $rest"
 		done
 	} <"$dbg/exited"
 	while IFS=': ' read -r key val; do
@@ -230,8 +231,19 @@ reset_after_load() {
 		[ "$tracked" != x ] && [ "$rows1" -le "$tracked" ] &&
 		[ "$tracked" -le "$rows" ]
 }
-reset_after_load
-result $? reset_forgets_dead_processes
+# Other processes can be reaped in between, e.g. systemd-udevd's workers
+# retiring a few seconds after the module's uevents: retry a few times.
+reset_rc=1
+for attempt in 1 2 3 4 5; do
+	if reset_after_load; then
+		reset_rc=0
+		break
+	fi
+	log "attempt $attempt: other processes were active, trying again"
+	udevadm settle 2>/dev/null
+	sleep 3
+done
+result $reset_rc reset_forgets_dead_processes
 
 # 10: write to control while reading, unload with readers gone: no report
 control_ok() {
