@@ -16,7 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 release=${COWSTAT_KERNEL:-}
 cpus=2
 mem=2G
-limit=1200
+limit=900
 
 while getopts "k:c:m:t:" opt; do
 	case $opt in
@@ -37,22 +37,49 @@ image=/boot/vmlinuz-$release
 # The command runs under guest-wrap.sh, which checks the guest's kernel log
 # after it and prints one status line that is checked here as well, so a
 # guest that dies early cannot pass.
+#
+# The guest's console (its kernel log as it happens) goes to a file, shown
+# when the run fails: a guest that oopses or locks up panics at once (and
+# virtme-ng's panic=-1 with qemu's -no-reboot ends the VM), and one that
+# hangs otherwise is killed after the time limit, qemu included: timeout runs
+# vng in its own process group and signals the whole group.
+#
+# Without KVM qemu emulates the CPUs (TCG).  Its default multi-threaded mode
+# does not reliably drop stale translated code when one vCPU rewrites kernel
+# text that another is executing: with kprobes being armed and disarmed in a
+# loop (module reload under load) a vCPU was seen trapping forever on an int3
+# already removed from memory (soft lockup at wp_page_reuse+0 and
+# release_task+0) and, we believe, jumping to address 0.  One emulation thread for all vCPUs has no
+# such race; the guest still has several CPUs and real preemption.
+accel=()
+if ! [ -w /dev/kvm ]; then
+	accel=(--qemu-opts="-accel tcg,thread=single")
+fi
 cmd=$(printf '%q ' "$@")
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+console=$(mktemp)
+trap 'rm -f "$out" "$console"' EXIT
 set +e
-timeout --foreground "$limit" vng -r "$image" --cpus "$cpus" --memory "$mem" \
-	-- "bash $(printf '%q' "$here/guest-wrap.sh") $cmd" 2>&1 | tee "$out"
+timeout -k 10 "$limit" vng -v -r "$image" --cpus "$cpus" --memory "$mem" \
+	"${accel[@]}" \
+	--append "oops=panic softlockup_panic=1" \
+	-- "bash $(printf '%q' "$here/guest-wrap.sh") $cmd" \
+	</dev/null 2>"$console" | tee "$out"
 rc=${PIPESTATUS[0]}
 set -e
 
+show_console() {
+	echo "vm-run: $1; the guest's console (last 80 lines):" >&2
+	tail -n 80 "$console" >&2
+}
+
 status=$(sed -n 's/^cowstat-vm: exit status \([0-9]*\).*/\1/p' "$out" | tail -n 1)
-if [ "$rc" = 124 ]; then
-	echo "vm-run: guest did not finish within ${limit}s" >&2
+if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+	show_console "guest did not finish within ${limit}s"
 	exit 124
 fi
 if [ -z "$status" ]; then
-	echo "vm-run: guest ended without a status line (vng exit $rc)" >&2
+	show_console "guest ended without a status line (vng exit $rc)"
 	exit 125
 fi
 if grep -q '^cowstat-vm: kernel log NOT clean' "$out"; then

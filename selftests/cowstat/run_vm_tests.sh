@@ -162,7 +162,9 @@ else
 	skip cow_faults_bpftrace "module not loaded"
 fi
 
-# 8-9: unload and load twice in a row while processes fork and write
+# 9: unload and load ten times in a row while processes fork and write (and
+# so while probe handlers run and kretprobes are in flight)
+reload_rounds=10
 reload_under_load() {
 	local start loop round rc=0
 	start=$(dmesg_lines)
@@ -170,10 +172,10 @@ reload_under_load() {
 	"$workload" loop 600 >/tmp/cowstat-loop.out 2>&1 &
 	loop=$!
 	sleep 3
-	for round in 1 2; do
+	for round in $(seq "$reload_rounds"); do
 		rmmod cowstat || { log "rmmod round $round failed"; rc=1; break; }
 		insmod "$ko" || { log "insmod round $round failed"; rc=1; break; }
-		sleep 2
+		sleep 1
 		cat "$dbg/summary" "$dbg/processes" "$dbg/exited" >/dev/null ||
 			{ log "reading debugfs failed"; rc=1; }
 	done
@@ -187,7 +189,7 @@ reload_under_load() {
 	return $rc
 }
 reload_under_load
-result $? reload_twice_under_fork_load
+result $? "reload_${reload_rounds}x_under_fork_load"
 
 # After the loop has been reaped, reset: only rows of live processes may
 # come back (lazily, on their next event), and nothing is reaped while the
