@@ -9,6 +9,8 @@
 #   make demo                 install what is needed, boot the kernel in qemu,
 #                             load the module, show numbers for a workload
 #   make check                build everything and run every test in the VM
+#   make bench                the benchmark (bench/run.sh): module vs. no
+#                             module vs. bpftrace in one VM boot, BENCHMARKS.md
 #   make selftests            build the selftests only
 #   make clean
 
@@ -27,7 +29,7 @@ CFLAGS_TOOLS := -O2 -Wall -Wextra -Werror
 
 export KERNELS
 
-.PHONY: all module selftest-modules selftests tools demo check clean help
+.PHONY: all module selftest-modules selftests tools demo check bench clean help
 
 all: module
 
@@ -60,10 +62,13 @@ demo:
 check:
 	@scripts/check.sh
 
+bench:
+	@bench/run.sh $(ROUNDS)
+
 clean:
 	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
 	$(MAKE) -C selftests/cowstat clean
-	rm -f tools/demo/fork_write
+	rm -f tools/demo/fork_write bench/cowbench
 
 help:
-	@sed -n '3,14p' Makefile
+	@sed -n '3,16p' Makefile

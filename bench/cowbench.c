@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cowbench - the workloads of the cowstat benchmark.  Each mode does its
+ * work once and prints the time of the measured part, in nanoseconds, on one
+ * line: "<mode> <ns>".  bench/guest.sh runs the modes in turn under each
+ * configuration and bench/run.sh takes the medians.
+ *
+ *   cowbench fork-write MIB
+ *	Touch MIB MiB of anonymous memory (not measured), then time: fork, the
+ *	child writes one byte to every page (one COW copy each) and exits, the
+ *	parent waits.  The COW-heavy case.
+ *   cowbench faults MIB
+ *	Time: map MIB MiB of anonymous memory, write every page (first-touch
+ *	faults, no fork, no COW), unmap.  The path the module must not slow.
+ *   cowbench storm COUNT
+ *	Touch 4 MiB (not measured), then time COUNT rounds of: fork, the child
+ *	writes 16 pages and exits, the parent waits.  The fork path and the
+ *	per-process bookkeeping.
+ *   cowbench spawn COUNT
+ *	Not a timing: fork COUNT children that sleep until the parent exits
+ *	(stdin closed or SIGTERM), print "spawned COUNT" when all are running,
+ *	then wait.  Used to time reading `processes` with many rows.
+ *   cowbench read FILE
+ *	Time opening FILE and reading it to the end.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MIB (1024UL * 1024UL)
+
+static long page_size;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+	perror(what);
+	exit(1);
+}
+
+static char *map_anon(size_t len)
+{
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	/* 4 KiB pages only: THP would turn the counts into PMD faults. */
+	if (madvise(p, len, MADV_NOHUGEPAGE))
+		die("madvise");
+	return p;
+}
+
+static void touch(char *p, size_t len, char val)
+{
+	for (size_t off = 0; off < len; off += page_size)
+		p[off] = val;
+}
+
+static void wait_child(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		die("waitpid");
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		exit(1);
+}
+
+static int fork_write(size_t len)
+{
+	char *p = map_anon(len);
+	uint64_t t0;
+	pid_t pid;
+
+	touch(p, len, 1);
+	t0 = now_ns();
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (!pid) {
+		touch(p, len, 2);
+		_exit(0);
+	}
+	wait_child(pid);
+	printf("fork-write %llu\n", (unsigned long long)(now_ns() - t0));
+	return 0;
+}
+
+static int faults(size_t len)
+{
+	uint64_t t0 = now_ns();
+	char *p = map_anon(len);
+
+	touch(p, len, 1);
+	munmap(p, len);
+	printf("faults %llu\n", (unsigned long long)(now_ns() - t0));
+	return 0;
+}
+
+static int storm(long count)
+{
+	size_t len = 4 * MIB;
+	char *p = map_anon(len);
+	uint64_t t0;
+
+	touch(p, len, 1);
+	t0 = now_ns();
+	for (long i = 0; i < count; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			die("fork");
+		if (!pid) {
+			touch(p, 16 * page_size, 2);
+			_exit(0);
+		}
+		wait_child(pid);
+	}
+	printf("storm %llu\n", (unsigned long long)(now_ns() - t0));
+	return 0;
+}
+
+static int spawn(long count)
+{
+	pid_t parent = getpid();
+	char c;
+
+	for (long i = 0; i < count; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			die("fork");
+		if (!pid) {
+			/* Go when the parent goes, however it goes. */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(0);
+			pause();
+			_exit(0);
+		}
+	}
+	printf("spawned %ld\n", count);
+	fflush(stdout);
+	/* Hold the children until stdin closes or a signal ends us. */
+	while (read(0, &c, 1) > 0)
+		;
+	return 0;
+}
+
+static int read_file(const char *path)
+{
+	static char buf[1 << 16];
+	uint64_t t0 = now_ns();
+	size_t total = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		die(path);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		total += n;
+	if (n < 0)
+		die("read");
+	close(fd);
+	printf("read %llu %zu\n", (unsigned long long)(now_ns() - t0), total);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	page_size = sysconf(_SC_PAGESIZE);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	if (argc == 3 && !strcmp(argv[1], "fork-write"))
+		return fork_write(strtoul(argv[2], NULL, 0) * MIB);
+	if (argc == 3 && !strcmp(argv[1], "faults"))
+		return faults(strtoul(argv[2], NULL, 0) * MIB);
+	if (argc == 3 && !strcmp(argv[1], "storm"))
+		return storm(strtol(argv[2], NULL, 0));
+	if (argc == 3 && !strcmp(argv[1], "spawn"))
+		return spawn(strtol(argv[2], NULL, 0));
+	if (argc == 3 && !strcmp(argv[1], "read"))
+		return read_file(argv[2]);
+	fprintf(stderr,
+		"usage: %s fork-write MIB | faults MIB | storm COUNT | spawn COUNT | read FILE\n",
+		argv[0]);
+	return 2;
+}

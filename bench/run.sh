@@ -1,0 +1,84 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The cowstat benchmark: boots the VM once, runs bench/guest.sh in it (each
+# workload under "bare", "module" and "bpftrace", interleaved round by
+# round), prints the medians and ratios and writes them to BENCHMARKS.md.
+#
+# usage: bench/run.sh [ROUNDS]      (make bench; KERNELRELEASE=... to choose)
+#
+# A benchmark, not a test: it reports, it does not fail on slow numbers.
+# Under software emulation absolute times are meaningless; the ratios taken
+# in one boot are what to compare.
+
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+rounds=${1:-7}
+release=${KERNELRELEASE:-$(scripts/kernel-release.sh)}
+
+scripts/setup.sh
+make -s KERNELRELEASE="$release" module >/dev/null
+ko=$top/cowstat.ko
+[ -f "$top/build/$release/cowstat.ko" ] && ko=$top/build/$release/cowstat.ko
+${CC:-cc} -O2 -Wall -Wextra -Werror -o bench/cowbench bench/cowbench.c
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+scripts/vm-run.sh -k "$release" -- "$top/bench/guest.sh" "$ko" "$rounds" |
+	tee "$out" | grep '^bench:'
+
+# Medians per configuration and workload, then the table.
+table=$(awk '
+	function median(key,   n, i, j, t, v) {
+		n = cnt[key]
+		for (i = 1; i <= n; i++) v[i] = val[key, i]
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
+				t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+			}
+		return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+	}
+	$1 == "bench:" && ($2 == "bare" || $2 == "module" || $2 == "bpftrace") {
+		key = $2 " " $3; val[key, ++cnt[key]] = $4; w[$3] = 1
+	}
+	$1 == "bench:" && $2 == "read-processes" { rd[++nrd] = $3 / 1e6; bytes = $4 }
+	$1 == "bench:" && $2 == "entry_bytes" { eb = $3 }
+	$1 == "bench:" && $2 == "spawned" { spawned = $3; sub(",", "", spawned); tracked = $5 }
+	END {
+		print "| workload | bare (ms) | module (ms) | bpftrace (ms) | module/bare | bpftrace/bare | added time bpftrace/module |"
+		print "|---|---:|---:|---:|---:|---:|---:|"
+		split("fork-write faults storm", order, " ")
+		for (k = 1; k <= 3; k++) {
+			x = order[k]
+			if (!(x in w)) continue
+			b = median("bare " x); m = median("module " x); t = median("bpftrace " x)
+			added = (m - b > 0) ? sprintf("%.1fx", (t - b) / (m - b)) : "module adds nothing measurable"
+			printf "| %s | %.1f | %.1f | %.1f | %.3f | %.3f | %s |\n", x, b / 1e6, m / 1e6, t / 1e6, m / b, t / b, added
+		}
+		for (i = 1; i <= nrd; i++) r[i] = rd[i]
+		for (i = 2; i <= nrd; i++)
+			for (j = i; j > 1 && r[j - 1] > r[j]; j--) { t = r[j]; r[j] = r[j - 1]; r[j - 1] = t }
+		printf "\nReading `processes` with %s processes tracked (%s bytes): median %.1f ms of %d reads.\n", tracked, bytes, r[int((nrd + 1) / 2)], nrd
+		printf "Memory per tracked process (`entry_bytes`): %s bytes.\n", eb
+	}' "$out")
+
+echo
+echo "$table"
+
+{
+	echo "# cowstat benchmarks"
+	echo
+	echo "Written by \`make bench\` (bench/run.sh, $rounds rounds); medians of runs"
+	echo "interleaved in one VM boot.  Workloads: fork-write = fork of a process"
+	echo "with 256 MiB touched, the child writes every page; faults = first-touch"
+	echo "faults on 256 MiB, no fork; storm = 500 forks whose children write 16"
+	echo "pages and exit.  Under software emulation (no KVM) absolute times are"
+	echo "slow and noisy; compare the ratios."
+	echo
+	echo "Kernel $release, $(date -u +%Y-%m-%d), qemu $( [ -w /dev/kvm ] && echo KVM || echo TCG), 2 vCPUs."
+	echo
+	echo "$table"
+} >BENCHMARKS.md
+echo
+echo "bench: wrote BENCHMARKS.md"
