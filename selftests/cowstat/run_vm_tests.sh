@@ -10,8 +10,8 @@
 # pages), loads and unloads the module several times and resets it.  Build
 # first (make && make -C selftests/cowstat): the VM sees the tree read-only.
 #
-# Prints KTAP: this script's own tests, with the output of cowstat_test and
-# cow_faults_test.sh (each a KTAP document with its own "# Totals:" line)
+# Prints KTAP: this script's own tests, with the output of cowstat_test,
+# cow_faults_test.sh and stress_test.sh (each a KTAP document with its own "# Totals:" line)
 # nested as indented subtests.  Exits non-zero if anything failed.
 
 set -u
@@ -24,7 +24,7 @@ workload=$here/cowstat_workload
 dbg=/sys/kernel/debug/cowstat
 hugepages=16
 
-ntests=14
+ntests=15
 n=0 pass=0 fail=0 skip=0
 
 ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
@@ -157,9 +157,12 @@ if loaded; then
 	run_nested cowstat_test "$test_bin"
 	# 7: bpftrace cross-check, nested
 	run_nested cow_faults_bpftrace "$here/cow_faults_test.sh" "$workload"
+	# 60 s of fork loops, readers and resets, nested
+	run_nested stress "$here/stress_test.sh" "$workload"
 else
 	skip cowstat_test "module not loaded"
 	skip cow_faults_bpftrace "module not loaded"
+	skip stress "module not loaded"
 fi
 
 # 9: unload and load ten times in a row while processes fork and write (and
