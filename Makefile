@@ -10,6 +10,7 @@
 #                             load the module, show numbers for a workload
 #   make check                build everything and run every test in the VM
 #   make selftests            build the selftests only
+#   make tools                build the cowstat tool and the demo workload
 #   make clean
 
 ifeq ($(KDIR),)
@@ -50,6 +51,7 @@ selftest-modules: module
 		KCFLAGS=-DCOWSTAT_SELFTEST_MISSING_PROBE modules
 
 tools: tools/demo/fork_write
+	$(MAKE) -C tools/cowstat
 
 tools/demo/fork_write: tools/demo/fork_write.c
 	$(CC) $(CFLAGS_TOOLS) -o $@ $<
@@ -64,6 +66,7 @@ clean:
 	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
 	$(MAKE) -C selftests/cowstat clean
 	rm -f tools/demo/fork_write
+	$(MAKE) -C tools/cowstat clean
 
 help:
-	@sed -n '3,14p' Makefile
+	@sed -n '3,15p' Makefile
