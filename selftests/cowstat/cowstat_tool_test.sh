@@ -101,14 +101,16 @@ pycheck() {
 	return "$rc"
 }
 
-# Rows of these pids in processes, unchanged over 0.3 s (quiescent).
+# Rows of these pids in processes, unchanged over 0.2 s (quiescent).
 stable_rows() {
-	local a b
+	local re a b
+	re="^($(IFS='|'; echo "$*")) "
+	a=$(grep -E "$re" "$dbg/processes")
 	for _ in $(seq 20); do
-		a=$(grep -E "^($(echo "$@" | tr ' ' '|')) " "$dbg/processes")
-		sleep 0.3
-		b=$(grep -E "^($(echo "$@" | tr ' ' '|')) " "$dbg/processes")
-		[ "$a" = "$b" ] && [ "$(echo "$b" | wc -l)" -eq $# ] && { echo "$b"; return 0; }
+		sleep 0.2
+		b=$(grep -E "$re" "$dbg/processes")
+		[ "$a" = "$b" ] && [ "$(grep -c . <<<"$b")" -eq $# ] && { echo "$b"; return 0; }
+		a=$b
 	done
 	return 1
 }
