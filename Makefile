@@ -12,6 +12,12 @@
 #   make bench                the benchmark (bench/run.sh): module vs. no
 #                             module vs. bpftrace in one VM boot, BENCHMARKS.md
 #   make selftests            build the selftests only
+#   make tools                build the cowstat tool and the demo workload
+#   make install              install the cowstat tool and its manual page
+#                             (PREFIX=/usr/local, DESTDIR=)
+#   make dkms-install         copy the module's sources to /usr/src and build
+#                             and install it with DKMS for KERNELRELEASE
+#   make dkms-uninstall       remove it from DKMS (every kernel) and /usr/src
 #   make clean
 
 ifeq ($(KDIR),)
@@ -29,7 +35,8 @@ CFLAGS_TOOLS := -O2 -Wall -Wextra -Werror
 
 export KERNELS
 
-.PHONY: all module selftest-modules selftests tools demo check bench clean help
+.PHONY: all module selftest-modules selftests tools install uninstall \
+	dkms-check dkms-install dkms-uninstall demo check bench clean help
 
 all: module
 
@@ -52,9 +59,44 @@ selftest-modules: module
 		KCFLAGS=-DCOWSTAT_SELFTEST_MISSING_PROBE modules
 
 tools: tools/demo/fork_write
+	$(MAKE) -C tools/cowstat
 
 tools/demo/fork_write: tools/demo/fork_write.c
 	$(CC) $(CFLAGS_TOOLS) -o $@ $<
+
+# The tool's own Makefile takes PREFIX, BINDIR, MANDIR and DESTDIR from the
+# command line.
+install:
+	$(MAKE) -C tools/cowstat install
+
+uninstall:
+	$(MAKE) -C tools/cowstat uninstall
+
+# DKMS builds from a copy of the module's sources in /usr/src/NAME-VERSION;
+# the version is dkms.conf's.  dkms-install replaces an earlier installation
+# of the same version, so it can be run again after a change.
+DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
+DKMS_SRC := /usr/src/cowstat-$(DKMS_VERSION)
+DKMS_MOD := -m cowstat -v $(DKMS_VERSION)
+DKMS_RELEASE := $(or $(KERNELRELEASE),$(shell uname -r))
+
+dkms-check:
+	@command -v dkms >/dev/null || { echo "dkms is not installed: apt-get install dkms (or scripts/setup.sh)" >&2; exit 1; }
+	@test -n "$(DKMS_VERSION)" || { echo "no PACKAGE_VERSION in dkms.conf" >&2; exit 1; }
+
+dkms-install: dkms-check dkms-uninstall
+	mkdir -p $(DKMS_SRC)
+	cp -r Kbuild dkms.conf module $(DKMS_SRC)/
+	dkms add $(DKMS_MOD)
+	dkms build $(DKMS_MOD) -k $(DKMS_RELEASE)
+	dkms install $(DKMS_MOD) -k $(DKMS_RELEASE)
+
+dkms-uninstall: dkms-check
+	@if [ -n "$$(dkms status $(DKMS_MOD))" ]; then \
+		echo "dkms remove $(DKMS_MOD) --all"; \
+		dkms remove $(DKMS_MOD) --all || exit 1; \
+	fi
+	rm -rf $(DKMS_SRC)
 
 demo:
 	@scripts/demo.sh
@@ -69,6 +111,7 @@ clean:
 	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
 	$(MAKE) -C selftests/cowstat clean
 	rm -f tools/demo/fork_write bench/cowbench
+	$(MAKE) -C tools/cowstat clean
 
 help:
-	@sed -n '3,16p' Makefile
+	@sed -n '3,22p' Makefile

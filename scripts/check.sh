@@ -62,6 +62,9 @@ for rel in $KERNELS; do
 	echo "# kernel $rel: booting in qemu"
 	scripts/vm-run.sh -k "$rel" -- "$PWD/selftests/cowstat/run_vm_tests.sh" "$PWD/cowstat.ko" 2>&1 | tee "$log"
 	tally "$log" "${PIPESTATUS[0]}" "kernel $rel"
+	# The DKMS package: install on this host for $rel, modprobe in the VM.
+	selftests/cowstat/dkms_test.sh "$rel" 2>&1 | tee "build/check-dkms-$rel.log"
+	tally "build/check-dkms-$rel.log" "${PIPESTATUS[0]}" "dkms $rel"
 done
 
 echo "$pass passed, $fail failed, $skip skipped"

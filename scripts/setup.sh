@@ -14,7 +14,7 @@ set -euo pipefail
 # Kernel series the VM tests boot.  Only bookworm's own 6.1 for now.
 PKGS=(gcc make libc6-dev xz-utils kmod cpio python3
       qemu-system-x86 busybox-static bpftrace
-      linux-image-amd64 linux-headers-amd64 linux-source-6.1)
+      linux-image-amd64 linux-headers-amd64 linux-source-6.1 dkms)
 
 log() { echo "setup: $*"; }
 

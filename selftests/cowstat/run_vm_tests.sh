@@ -8,11 +8,13 @@
 # Meant for the throw-away VM of scripts/vm-run.sh, also usable by hand on a
 # real test VM: it changes global settings (THP "madvise", reserves hugetlb
 # pages), loads and unloads the module several times and resets it.  Build
-# first (make && make -C selftests/cowstat): the VM sees the tree read-only.
+# first (make && make tools && make -C selftests/cowstat): the VM sees the
+# tree read-only.
 #
 # Prints KTAP: this script's own tests, with the output of cowstat_test,
-# cow_faults_test.sh and stress_test.sh (each a KTAP document with its own "# Totals:" line)
-# nested as indented subtests.  Exits non-zero if anything failed.
+# cow_faults_test.sh, stress_test.sh and cowstat_tool_test.sh (each a KTAP
+# document with its own "# Totals:" line) nested as indented subtests.  Exits
+# non-zero if anything failed.
 
 set -u
 
@@ -24,7 +26,7 @@ workload=$here/cowstat_workload
 dbg=/sys/kernel/debug/cowstat
 hugepages=16
 
-ntests=15
+ntests=16
 n=0 pass=0 fail=0 skip=0
 
 ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
@@ -159,10 +161,13 @@ if loaded; then
 	run_nested cow_faults_bpftrace "$here/cow_faults_test.sh" "$workload"
 	# 60 s of fork loops, readers and resets, nested
 	run_nested stress "$here/stress_test.sh" "$workload"
+	# the user tool, nested; it unloads and reloads the module at its end
+	run_nested cowstat_tool "$here/cowstat_tool_test.sh" "$ko"
 else
 	skip cowstat_test "module not loaded"
 	skip cow_faults_bpftrace "module not loaded"
 	skip stress "module not loaded"
+	skip cowstat_tool "module not loaded"
 fi
 
 # 9: unload and load ten times in a row while processes fork and write (and

@@ -1,0 +1,142 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The DKMS packaging, end to end, for one kernel release:
+#
+#   selftests/cowstat/dkms_test.sh [RELEASE]
+#
+# Runs on the build host, as root (make check runs it after the VM suite):
+# make dkms-install KERNELRELEASE=RELEASE builds and installs the module
+# into /lib/modules/RELEASE; then the VM boots that kernel, which sees the
+# host's root file system (/lib through a writable overlay), and
+# dkms_guest.sh loads the module with modprobe, runs a fork-and-write
+# scenario and unloads it; then make dkms-uninstall, and nothing of cowstat
+# may be left in /usr/src, /var/lib/dkms or /lib/modules/RELEASE.
+#
+# This installs into the machine's real DKMS and module trees; whatever
+# happens, the script uninstalls again before it exits.  A lock keeps two
+# runs on one machine (several worktrees) from interleaving.
+#
+# Needs dkms (scripts/setup.sh) and make tools.  Prints KTAP.
+
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top" || exit 1
+rel=${1:-$(scripts/kernel-release.sh)} || exit 1
+version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
+
+names=(dkms_install modprobe_loads_dkms_build fork_scenario modprobe_remove
+       dkms_uninstall nothing_left_behind)
+ntests=${#names[@]}
+n=0 pass=0 fail=0 skip=0
+
+ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
+not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; }
+skip() { n=$((n + 1)); skip=$((skip + 1)); echo "ok $n $1 # SKIP $2"; }
+result() { if [ "$1" -eq 0 ]; then ok "$2"; else not_ok "$2"; fi; }
+log() { echo "# $*"; }
+totals() {
+	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
+	[ "$fail" -eq 0 ]
+	exit $?
+}
+skip_rest() {
+	while [ "$n" -lt "$ntests" ]; do skip "${names[$n]}" "$1"; done
+	totals
+}
+
+echo "TAP version 13"
+echo "1..$ntests"
+log "kernel $rel, cowstat $version"
+
+[ "$(id -u)" = 0 ] || skip_rest "not root"
+command -v dkms >/dev/null || skip_rest "dkms not installed (scripts/setup.sh)"
+[ -n "$version" ] || skip_rest "no PACKAGE_VERSION in dkms.conf"
+[ -x tools/demo/fork_write ] || skip_rest "no tools/demo/fork_write (make tools)"
+
+exec 7>/run/lock/cowstat-dkms.lock
+flock 7
+
+installed=
+uninstall() { make --no-print-directory dkms-uninstall >"$tmp/uninstall.log" 2>&1; }
+tmp=$(mktemp -d /tmp/cowstat-dkms.XXXXXX)
+trap '[ -n "$installed" ] && uninstall; rm -rf "$tmp"' EXIT
+
+if dkms status -m cowstat | grep -q .; then
+	log "cowstat was already in DKMS: $(dkms status -m cowstat)"
+	log "not touching another installation"
+	skip_rest "cowstat already installed in DKMS"
+fi
+
+# 1: add, build, install for the release
+installed=1
+make --no-print-directory dkms-install KERNELRELEASE="$rel" >"$tmp/install.log" 2>&1
+rc=$?
+status=$(dkms status -m cowstat -v "$version" -k "$rel")
+log "dkms status: $status"
+modfile=$(find "/lib/modules/$rel" -name 'cowstat.ko*' 2>/dev/null)
+log "installed: $modfile"
+if [ $rc -ne 0 ] || ! echo "$status" | grep -q ': installed' || [ -z "$modfile" ] ||
+   ! grep -q "cowstat.ko" "/lib/modules/$rel/modules.dep"; then
+	sed 's/^/# /' "$tmp/install.log"
+	not_ok dkms_install
+	skip_rest "DKMS installation failed"
+fi
+ok dkms_install
+
+# 2-4: in the guest
+scripts/vm-run.sh -k "$rel" -- "$top/selftests/cowstat/dkms_guest.sh" \
+	"$top/tools/demo/fork_write" >"$tmp/vm.log" 2>&1
+rc=$?
+sed -n 's/^dkms-guest: \(# .*\)/\1/p' "$tmp/vm.log"
+for name in modprobe_loads_dkms_build fork_scenario modprobe_remove; do
+	if grep -qx "dkms-guest: ok $name" "$tmp/vm.log"; then
+		ok $name
+	else
+		not_ok $name
+	fi
+done
+if [ $rc -ne 0 ]; then
+	log "vm-run exit status $rc; its output:"
+	grep -v '^dkms-guest: ' "$tmp/vm.log" | tail -n 40 | sed 's/^/# /'
+	[ "$fail" -gt 0 ] || not_ok "vm_run"
+fi
+
+# 5: remove from every kernel, and the sources
+uninstall
+rc=$?
+installed=
+[ $rc -eq 0 ] || sed 's/^/# /' "$tmp/uninstall.log"
+result $rc dkms_uninstall
+
+# 6: nothing left: not in DKMS, no sources, no module file, not in
+# modules.dep (depmod ran again).  dkms itself creates a signing key,
+# /var/lib/dkms/mok.{key,pub}, on its first build on a machine: that is
+# dkms's, shared by all its modules, and stays.
+left() {
+	local bad=0
+	if dkms status -m cowstat | grep -q .; then
+		log "dkms status: $(dkms status -m cowstat)"
+		bad=1
+	fi
+	for d in "/usr/src/cowstat-$version" /var/lib/dkms/cowstat; do
+		[ ! -e "$d" ] || { log "$d still there"; bad=1; }
+	done
+	if find "/lib/modules/$rel" -name 'cowstat.ko*' | grep .; then
+		bad=1
+	fi
+	if grep -E '(^|/)cowstat\.ko' "/lib/modules/$rel/modules.dep"; then
+		log "cowstat still in modules.dep"
+		bad=1
+	fi
+	if modinfo -k "$rel" cowstat >/dev/null 2>&1; then
+		log "modinfo -k $rel still finds cowstat"
+		bad=1
+	fi
+	return $bad
+}
+left
+result $? nothing_left_behind
+
+totals
