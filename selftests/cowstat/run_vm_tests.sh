@@ -146,7 +146,7 @@ load() {
 	for f in summary processes exited control; do
 		[ -e "$dbg/$f" ] || { log "$dbg/$f missing"; return 1; }
 	done
-	grep '^probe\.' "$dbg/summary" | sed 's/^/# /'
+	grep -E '^(probe\.|copy_site:)' "$dbg/summary" | sed 's/^/# /'
 }
 load
 result $? insmod
