@@ -6,9 +6,12 @@
 #                             KERNELRELEASE=... / KDIR=... (falls back to
 #                             Debian's linux-image-amd64 kernel when the
 #                             running kernel has no headers, as on build hosts)
+#   make BUILDDIR=DIR         the same, built in DIR (DIR/cowstat.ko) from a
+#                             copy of the sources, not in place
 #   make demo                 install what is needed, boot the kernel in qemu,
 #                             load the module, show numbers for a workload
-#   make check                build everything and run every test in the VM
+#   make check                build everything and run every test in a VM of
+#                             each kernel (KERNELS=..., default: all supported)
 #   make bench                the benchmark (bench/run.sh): module vs. no
 #                             module vs. bpftrace in one VM boot, BENCHMARKS.md
 #   make selftests            build the selftests only
@@ -40,16 +43,30 @@ export KERNELS
 
 all: module
 
+# Where the module is built: in place, or, with BUILDDIR=, in a directory of
+# its own (scripts/check.sh uses build/<release>/), so that the objects of
+# several kernels never mix.  Kbuild builds an external module next to its
+# sources, hence the copy; cp -u keeps the objects of unchanged files.
+ifneq ($(BUILDDIR),)
+MODDIR := $(abspath $(BUILDDIR))
+MISSING_PROBE_DIR := $(BUILDDIR)/missing-probe
+else
+MODDIR := $(CURDIR)
+MISSING_PROBE_DIR := build/missing-probe
+endif
+
 module:
 	@test -d "$(KDIR)" || { echo "no kernel build tree at $(KDIR): run scripts/setup.sh or set KDIR" >&2; exit 1; }
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+ifneq ($(BUILDDIR),)
+	mkdir -p $(MODDIR) && cp -r -u Kbuild module $(MODDIR)/
+endif
+	$(MAKE) -C $(KDIR) M=$(MODDIR) modules
 
 selftests:
 	$(MAKE) -C selftests/cowstat
 
 # A second build of the module, for the selftests only: it has one more
 # required probe, on a symbol no kernel has, so its load must fail cleanly.
-MISSING_PROBE_DIR := build/missing-probe
 
 selftest-modules: module
 	@test -d "$(KDIR)" || { echo "no kernel build tree at $(KDIR)" >&2; exit 1; }
@@ -112,6 +129,7 @@ clean:
 	$(MAKE) -C selftests/cowstat clean
 	rm -f tools/demo/fork_write bench/cowbench
 	$(MAKE) -C tools/cowstat clean
+	rm -rf build
 
 help:
-	@sed -n '3,22p' Makefile
+	@sed -n '3,24p' Makefile

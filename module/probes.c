@@ -13,7 +13,9 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/hash.h>
 #include <linux/hugetlb.h>
+#include <linux/kallsyms.h>
 #include <linux/kprobes.h>
 #include <linux/mm.h>
 #include <linux/ptrace.h>
@@ -162,15 +164,131 @@ NOKPROBE_SYMBOL(rename_pre);
 
 /* --- write-protect faults: do_wp_page() and what it calls -------------- */
 
-static int wp_fault_pre(struct kprobe *kp, struct pt_regs *regs)
+/* A hit a probe saw but could not count: shows in its nmissed. */
+static void kprobe_lost(struct kprobe *kp);
+static void kretprobe_lost(struct kretprobe *krp);
+
+/*
+ * Copies are counted where the kernel commits to one.  wp_page_copy() takes
+ * the page table lock, checks that the entry is still the one the fault saw,
+ * and only then calls ptep_clear_flush() on it, once, after which nothing
+ * can fail: the new page is installed.  A call of ptep_clear_flush() from
+ * there is exactly one installed copy.  A lost race, an allocation or copy
+ * failure never gets there.
+ *
+ * wp_page_copy() is a function of its own on Debian's 6.1 but inlined into
+ * do_wp_page() on Debian's 6.12, so it cannot be probed itself everywhere.
+ * ptep_clear_flush() is out of line on both (mm/pgtable-generic.c), but has
+ * many other callers (reclaim, migration, KSM, ...).  The copy site is told
+ * by the return address at its entry: at load, copy_sites_find() collects
+ * the calls of ptep_clear_flush() in wp_page_copy() or, where that has no
+ * symbol, do_wp_page(), and refuses to load if there are none.
+ *
+ * What the call does not tell -- a write or an unshare, which mm, which kind
+ * of old page -- comes from the vm_fault, which ptep_clear_flush() does not
+ * get.  So the kretprobe on do_wp_page() notes, for the task, the write
+ * fault it is inside (struct wp_rec, in the kretprobe instance) in a small
+ * table keyed by task (inflight[]), and removes it on return.  do_wp_page()
+ * does not nest, so a task has at most one record.  A write fault whose
+ * record could not be made counts in nmissed of do_wp_page.
+ *
+ * Anything that hooks the return of ptep_clear_flush() (another kretprobe,
+ * the function graph tracer) replaces the return address this relies on.
+ * A call from elsewhere that clears the very entry of the fault the task is
+ * in, which only the copy site does, is therefore not ignored but counted in
+ * nmissed of ptep_clear_flush, so that the loss shows.
+ */
+
+struct wp_rec {
+	struct vm_fault *vmf;	/* on the faulting task's stack until return */
+	struct mm_struct *mm;
+	unsigned int slot;
+};
+
+#define WP_MAXACTIVE		1024
+#define INFLIGHT_BITS		12
+#define INFLIGHT_SIZE		(1U << INFLIGHT_BITS)
+#define INFLIGHT_PROBES		16
+static_assert(INFLIGHT_SIZE >= 4 * WP_MAXACTIVE);
+
+/*
+ * A slot belongs to the task that set ->task from NULL, and only that task
+ * reads or writes its ->rec and frees it, so the slots need no lock.  A
+ * task's record is in one of the INFLIGHT_PROBES slots from its hash on;
+ * lookups look at all of them (slots are freed in any order).  With at most
+ * WP_MAXACTIVE records in 4096 slots a full window is very unlikely, and
+ * shows in nmissed.
+ */
+struct inflight_slot {
+	struct task_struct *task;
+	struct wp_rec *rec;
+};
+
+static struct inflight_slot inflight[INFLIGHT_SIZE];
+
+static bool inflight_add(struct wp_rec *rec)
+{
+	unsigned int i, n = hash_ptr(current, INFLIGHT_BITS);
+
+	for (i = 0; i < INFLIGHT_PROBES; i++, n = (n + 1) % INFLIGHT_SIZE) {
+		struct inflight_slot *s = &inflight[n];
+
+		if (READ_ONCE(s->task) || cmpxchg(&s->task, NULL, current))
+			continue;
+		WRITE_ONCE(s->rec, rec);
+		rec->slot = n;
+		return true;
+	}
+	return false;
+}
+NOKPROBE_SYMBOL(inflight_add);
+
+static void inflight_del(struct wp_rec *rec)
+{
+	struct inflight_slot *s = &inflight[rec->slot];
+
+	WRITE_ONCE(s->rec, NULL);
+	/* free for another task only once ->rec is reset */
+	smp_store_release(&s->task, NULL);
+}
+NOKPROBE_SYMBOL(inflight_del);
+
+/* The write fault current is inside, if it has a record. */
+static struct wp_rec *inflight_find(void)
+{
+	unsigned int i, n = hash_ptr(current, INFLIGHT_BITS);
+
+	for (i = 0; i < INFLIGHT_PROBES; i++, n = (n + 1) % INFLIGHT_SIZE)
+		if (READ_ONCE(inflight[n].task) == current)
+			return READ_ONCE(inflight[n].rec);
+	return NULL;
+}
+NOKPROBE_SYMBOL(inflight_find);
+
+/* Every write fault on a private mapping: count it, and note it for a copy. */
+static int wp_fault_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct vm_fault *vmf = vmf_arg(regs);
+	struct wp_rec *rec = (struct wp_rec *)ri->data;
 
-	if (cow_write_fault(vmf))
-		account_mm(vmf->vma->vm_mm, CS_COW_FAULTS, 1);
+	if (!cow_write_fault(vmf))
+		return 1;
+	account_mm(vmf->vma->vm_mm, CS_COW_FAULTS, 1);
+	rec->vmf = vmf;
+	rec->mm = vmf->vma->vm_mm;
+	if (inflight_add(rec))
+		return 0;
+	kretprobe_lost(get_kretprobe(ri));
+	return 1;
+}
+NOKPROBE_SYMBOL(wp_fault_entry);
+
+static int wp_fault_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	inflight_del((struct wp_rec *)ri->data);
 	return 0;
 }
-NOKPROBE_SYMBOL(wp_fault_pre);
+NOKPROBE_SYMBOL(wp_fault_return);
 
 static int wp_reuse_pre(struct kprobe *kp, struct pt_regs *regs)
 {
@@ -182,42 +300,187 @@ static int wp_reuse_pre(struct kprobe *kp, struct pt_regs *regs)
 }
 NOKPROBE_SYMBOL(wp_reuse_pre);
 
-struct copy_data {
-	struct mm_struct *mm;
-	enum cowstat_counter kind;
+/* The copy site's calls of ptep_clear_flush(), set at load. */
+struct copy_site {
+	unsigned long call;	/* the call instruction */
+	unsigned long ret;	/* the address it returns to */
 };
 
-/* What wp_page_copy() is about to replace decides which counter it is. */
-static int wp_copy_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	struct vm_fault *vmf = vmf_arg(regs);
-	struct copy_data *data = (struct copy_data *)ri->data;
+#define MAX_COPY_SITES 4
+static struct copy_site copy_sites[MAX_COPY_SITES];
+static unsigned int nr_copy_sites;
 
-	if (!cow_write_fault(vmf))
-		return 1;
-	data->mm = vmf->vma->vm_mm;
+static bool is_copy_site(unsigned long ret)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_copy_sites; i++)
+		if (ret == copy_sites[i].ret)
+			return true;
+	return false;
+}
+NOKPROBE_SYMBOL(is_copy_site);
+
+/*
+ * wp_page_copy() replaces the old entry now.  What it held (vmf->orig_pte,
+ * which the kernel just found unchanged under the lock, and vmf->page, which
+ * it holds a reference on) decides the counter.
+ */
+static void wp_copied(const struct wp_rec *rec)
+{
+	const struct vm_fault *vmf = rec->vmf;
+	enum cowstat_counter kind;
+
 	if (is_zero_pfn(pte_pfn(vmf->orig_pte)))
-		data->kind = CS_COW_ZERO;
+		kind = CS_COW_ZERO;
 	else if (vmf->page && PageAnon(vmf->page))
-		data->kind = CS_COW_COPIES;	/* anonymous or KSM */
+		kind = CS_COW_COPIES;	/* anonymous or KSM */
 	else
-		data->kind = CS_COW_FILE;	/* page cache (or a raw PFN) */
-	return 0;
+		kind = CS_COW_FILE;	/* page cache (or a raw PFN) */
+	account_mm(rec->mm, kind, 1);
+	if (kind != CS_COW_ZERO)
+		account_mm(rec->mm, CS_COPIED_BYTES, PAGE_SIZE);
 }
-NOKPROBE_SYMBOL(wp_copy_entry);
+NOKPROBE_SYMBOL(wp_copied);
 
-static int wp_copy_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+/* ptep_clear_flush(vma, address, ptep) */
+static int copy_site_pre(struct kprobe *kp, struct pt_regs *regs)
 {
-	struct copy_data *data = (struct copy_data *)ri->data;
+	struct vm_area_struct *vma =
+		(struct vm_area_struct *)regs_get_kernel_argument(regs, 0);
+	pte_t *ptep = (pte_t *)regs_get_kernel_argument(regs, 2);
+	struct wp_rec *rec = inflight_find();
 
-	if (!compat_wp_page_copy_installed(regs_return_value(regs)))
+	/* No record: not in a write fault, an unshare, or a missed entry. */
+	if (!rec || rec->vmf->vma != vma || rec->vmf->pte != ptep)
 		return 0;
-	account_mm(data->mm, data->kind, 1);
-	if (data->kind != CS_COW_ZERO)
-		account_mm(data->mm, CS_COPIED_BYTES, PAGE_SIZE);
+	if (is_copy_site(compat_entry_return_address(regs)))
+		wp_copied(rec);
+	else
+		kprobe_lost(kp);	/* a hooked return address */
 	return 0;
 }
-NOKPROBE_SYMBOL(wp_copy_return);
+NOKPROBE_SYMBOL(copy_site_pre);
+
+/*
+ * The extent [*start, *start + *size) of the kernel function @name.  A
+ * disabled kprobe resolves the name the way the probes do, without arming.
+ */
+static int text_extent(const char *name, unsigned long *start, unsigned long *size)
+{
+	struct kprobe kp = { .symbol_name = name, .flags = KPROBE_FLAG_DISABLED };
+	char sym[KSYM_SYMBOL_LEN];
+	unsigned long addr, off;
+	const char *plus;
+	int err;
+
+	err = register_kprobe(&kp);
+	if (err)
+		return err;
+	addr = (unsigned long)kp.addr;
+	unregister_kprobe(&kp);
+
+	/* "name+0xoff/0xsize": kp.addr may be past an endbr64 (IBT) */
+	sprint_symbol(sym, addr);
+	plus = strrchr(sym, '+');
+	if (!plus || sscanf(plus, "+%lx/%lx", &off, size) != 2 || off >= *size)
+		return -ENOENT;
+	*start = addr - off;
+	return 0;
+}
+
+/*
+ * Is @addr the start of an instruction?  The kprobes core decodes the
+ * function from its start with the kernel's instruction decoder and refuses
+ * (-EILSEQ) a probe anywhere else.  The probe is disabled: never armed.
+ */
+static int insn_boundary(unsigned long addr)
+{
+	struct kprobe kp = { .addr = (kprobe_opcode_t *)addr,
+			     .flags = KPROBE_FLAG_DISABLED };
+	int err;
+
+	err = register_kprobe(&kp);
+	if (err == -EILSEQ)
+		return 0;
+	if (err)
+		return err;
+	unregister_kprobe(&kp);
+	return 1;
+}
+
+/*
+ * Collect the calls of ptep_clear_flush() (which starts at @target) in the
+ * function @name.  A call may go to the function's entry or, where the
+ * kernel retargets calls (call depth tracking), into the padding of up to
+ * 16 bytes before it.  Returns how many calls it added, or an error.
+ */
+static int copy_sites_in(const char *name, unsigned long target)
+{
+	unsigned long start, size, p, dest;
+	unsigned int len;
+	int err, found = 0;
+
+	err = text_extent(name, &start, &size);
+	if (err)
+		return err == -ENOENT || err == -EINVAL ? 0 : err;
+	for (p = start; p + 5 <= start + size; p++) {
+		len = compat_direct_call(p, &dest);
+		if (!len || dest > target || dest + 16 < target)
+			continue;
+		/* bytes inside another instruction that happen to match? */
+		err = insn_boundary(p);
+		if (err < 0) {
+			pr_err("cannot decode %s+%#lx on kernel %s (error %d); not loading\n",
+			       name, p - start, init_utsname()->release, err);
+			return err;
+		}
+		if (!err)
+			continue;
+		if (nr_copy_sites == MAX_COPY_SITES) {
+			pr_err("more than %d calls of ptep_clear_flush in %s on kernel %s; not loading\n",
+			       MAX_COPY_SITES, name, init_utsname()->release);
+			return -E2BIG;
+		}
+		copy_sites[nr_copy_sites].call = p;
+		copy_sites[nr_copy_sites].ret = p + len;
+		nr_copy_sites++;
+		found++;
+	}
+	return found;
+}
+
+/*
+ * Where the wp_page_copy() code is: in a function of its own, or, where the
+ * compiler inlined it, in its only caller do_wp_page().  Both are searched
+ * (a function can also be inlined at some call sites and not at others).
+ */
+static int copy_sites_find(void)
+{
+	static const char *const funcs[] = { "wp_page_copy", "do_wp_page" };
+	unsigned long target, size;
+	unsigned int i;
+	int err;
+
+	nr_copy_sites = 0;
+	err = text_extent("ptep_clear_flush", &target, &size);
+	if (err) {
+		pr_err("cannot probe ptep_clear_flush on kernel %s (error %d); it is required, not loading\n",
+		       init_utsname()->release, err);
+		return err;
+	}
+	for (i = 0; i < ARRAY_SIZE(funcs); i++) {
+		err = copy_sites_in(funcs[i], target);
+		if (err < 0)
+			return err;
+	}
+	if (!nr_copy_sites) {
+		pr_err("no call of ptep_clear_flush in wp_page_copy or do_wp_page on kernel %s: cannot count copies, not loading\n",
+		       init_utsname()->release);
+		return -ENOENT;
+	}
+	return 0;
+}
 
 /* --- first write to a private file page: do_fault() -> do_cow_fault() --- */
 
@@ -272,6 +535,7 @@ NOKPROBE_SYMBOL(thp_fault_pre);
 
 struct hugetlb_data {
 	struct mm_struct *mm;
+	unsigned long address;
 	pte_t *ptep;
 	unsigned long pfn;
 	unsigned long size;
@@ -279,18 +543,17 @@ struct hugetlb_data {
 
 static int hugetlb_wp_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	/* hugetlb_wp(mm, vma, address, ptep, flags, pagecache_page, ptl) */
-	struct vm_area_struct *vma =
-		(struct vm_area_struct *)regs_get_kernel_argument(regs, 1);
-	unsigned int flags = regs_get_kernel_argument(regs, 4);
 	struct hugetlb_data *data = (struct hugetlb_data *)ri->data;
+	struct compat_hugetlb_wp_args a;
 
-	if ((flags & FAULT_FLAG_UNSHARE) || (vma->vm_flags & VM_SHARED))
+	compat_hugetlb_wp_args(regs, &a);
+	if ((a.flags & FAULT_FLAG_UNSHARE) || (a.vma->vm_flags & VM_SHARED))
 		return 1;
-	data->mm = vma->vm_mm;
-	data->ptep = (pte_t *)regs_get_kernel_argument(regs, 3);
-	data->pfn = pte_pfn(huge_ptep_get(data->ptep));
-	data->size = vma_kernel_pagesize(vma);
+	data->mm = a.vma->vm_mm;
+	data->address = a.address;
+	data->ptep = a.ptep;
+	data->pfn = pte_pfn(compat_huge_ptep_get(data->mm, a.address, a.ptep));
+	data->size = vma_kernel_pagesize(a.vma);
 	return 0;
 }
 NOKPROBE_SYMBOL(hugetlb_wp_entry);
@@ -303,7 +566,7 @@ NOKPROBE_SYMBOL(hugetlb_wp_entry);
 static int hugetlb_wp_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct hugetlb_data *data = (struct hugetlb_data *)ri->data;
-	pte_t pte = huge_ptep_get(data->ptep);
+	pte_t pte = compat_huge_ptep_get(data->mm, data->address, data->ptep);
 
 	if (!pte_present(pte) || pte_pfn(pte) == data->pfn)
 		return 0;
@@ -328,6 +591,7 @@ struct cowstat_probe {
 	struct kprobe kp;
 	struct kretprobe krp;
 	bool registered;
+	atomic_long_t lost;	/* hits seen but not counted */
 };
 
 static struct cowstat_probe probes[] = {
@@ -338,10 +602,11 @@ static struct cowstat_probe probes[] = {
 	  .entry = reap_entry, .ret = reap_return,
 	  .data_size = sizeof(struct reap_data), .maxactive = 256 },
 	{ .symbol = "__set_task_comm", .required = false, .pre = rename_pre },
-	{ .symbol = "do_wp_page", .required = true, .pre = wp_fault_pre },
-	{ .symbol = "wp_page_copy", .required = true,
-	  .entry = wp_copy_entry, .ret = wp_copy_return,
-	  .data_size = sizeof(struct copy_data), .maxactive = 256 },
+	{ .symbol = "do_wp_page", .required = true,
+	  .entry = wp_fault_entry, .ret = wp_fault_return,
+	  .data_size = sizeof(struct wp_rec), .maxactive = WP_MAXACTIVE },
+	/* after do_wp_page, whose records it reads; see copy_sites_find() */
+	{ .symbol = "ptep_clear_flush", .required = true, .pre = copy_site_pre },
 	{ .symbol = "wp_page_reuse", .required = true, .pre = wp_reuse_pre },
 	{ .symbol = "do_fault", .required = true,
 	  .entry = file_fault_entry, .ret = file_fault_return,
@@ -358,9 +623,22 @@ static struct cowstat_probe probes[] = {
 	 * unwind every probe before it.
 	 */
 	{ .symbol = "cowstat_selftest_no_such_symbol", .required = true,
-	  .pre = wp_fault_pre },
+	  .pre = wp_reuse_pre },
 #endif
 };
+
+static void kprobe_lost(struct kprobe *kp)
+{
+	atomic_long_inc(&container_of(kp, struct cowstat_probe, kp)->lost);
+}
+NOKPROBE_SYMBOL(kprobe_lost);
+
+static void kretprobe_lost(struct kretprobe *krp)
+{
+	if (krp)
+		atomic_long_inc(&container_of(krp, struct cowstat_probe, krp)->lost);
+}
+NOKPROBE_SYMBOL(kretprobe_lost);
 
 static int probe_register(struct cowstat_probe *p)
 {
@@ -379,9 +657,11 @@ static int probe_register(struct cowstat_probe *p)
 
 static unsigned long probe_nmissed(const struct cowstat_probe *p)
 {
+	unsigned long lost = atomic_long_read(&p->lost);
+
 	if (!p->ret)
-		return p->kp.nmissed;
-	return p->krp.nmissed + p->krp.kp.nmissed;
+		return p->kp.nmissed + lost;
+	return p->krp.nmissed + p->krp.kp.nmissed + lost;
 }
 
 static void probe_unregister(struct cowstat_probe *p)
@@ -402,6 +682,9 @@ int cowstat_probes_register(void)
 	struct cowstat_probe *p;
 	int err;
 
+	err = copy_sites_find();
+	if (err)
+		return err;
 	for (p = probes; p < probes + ARRAY_SIZE(probes); p++) {
 		err = probe_register(p);
 		if (!err) {
@@ -436,8 +719,13 @@ void cowstat_probes_show(struct seq_file *m)
 {
 	const struct cowstat_probe *p;
 
+	unsigned int i;
+
 	for (p = probes; p < probes + ARRAY_SIZE(probes); p++)
 		seq_printf(m, "probe.%s: registered=%s required=%s nmissed=%lu\n",
 			   p->symbol, p->registered ? "yes" : "no",
 			   p->required ? "yes" : "no", probe_nmissed(p));
+	/* the calls of ptep_clear_flush() that are copies, as func+off/size */
+	for (i = 0; i < nr_copy_sites; i++)
+		seq_printf(m, "copy_site: %pS\n", (void *)copy_sites[i].call);
 }

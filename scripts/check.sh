@@ -3,18 +3,32 @@
 #
 # make check: install what is needed, build the module, the selftests and the
 # tools, then run every test: checkpatch on the host, and the whole selftest
-# suite inside each kernel of $KERNELS booted in qemu.  Prints each run's
-# KTAP, a per-kernel line, and closes with "N passed, N failed, N skipped".
-# Exits non-zero on any failure, including a guest kernel warning.
+# suite inside each kernel of $KERNELS booted in qemu, one after the other.
+# Prints each run's KTAP, a per-kernel line, and closes with the per-kernel
+# lines again and "N passed, N failed, N skipped".  Exits non-zero on any
+# failure, including a guest kernel warning.
+#
+# KERNELS: kernel releases (6.12.95+deb12-amd64) or series (6.12), separated
+# by spaces; default: every supported series (scripts/kernel-release.sh --all).
+# Each release's module is built in build/<release>/.
 
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh || exit 1
-default_release=$(scripts/kernel-release.sh) || exit 1
-KERNELS=${KERNELS:-$default_release}
+if [ -z "${KERNELS:-}" ]; then
+	KERNELS=$(scripts/kernel-release.sh --all) || exit 1
+fi
+releases=()
+for k in $KERNELS; do
+	case $k in
+	[0-9]*.[0-9]*-*) releases+=("$k") ;;	# a release: has a dash
+	*) r=$(scripts/kernel-release.sh "$k") || exit 1; releases+=("$r") ;;
+	esac
+done
 
 pass=0 fail=0 skip=0
+summary=()
 mkdir -p build
 
 # Add up the "# Totals:" lines of one KTAP log.  A nested document (an
@@ -39,6 +53,7 @@ tally() {
 		f=1
 	fi
 	echo "# $label: $p passed, $f failed, $s skipped"
+	summary+=("# $label: $p passed, $f failed, $s skipped")
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 }
 
@@ -51,21 +66,35 @@ make --no-print-directory tools selftests >build/check-build.log 2>&1 || {
 	fail=$((fail + 1))
 }
 
-for rel in $KERNELS; do
+for rel in "${releases[@]}"; do
 	log=build/check-$rel.log
-	if ! make --no-print-directory KERNELRELEASE="$rel" module selftest-modules >build/check-module-$rel.log 2>&1; then
+	dir=build/$rel
+	# The build must be warning-free, like the kernel's own -Werror builds.
+	if ! make --no-print-directory KERNELRELEASE="$rel" BUILDDIR="$dir" \
+		module selftest-modules >build/check-module-$rel.log 2>&1 ||
+	   grep -q 'warning:' build/check-module-$rel.log; then
 		cat build/check-module-$rel.log
-		echo "# kernel $rel: module build failed: counted as 1 failure"
+		echo "# kernel $rel: module build failed or warned: counted as 1 failure"
+		summary+=("# kernel $rel: module build failed or warned")
 		fail=$((fail + 1))
 		continue
 	fi
 	echo "# kernel $rel: booting in qemu"
-	scripts/vm-run.sh -k "$rel" -- "$PWD/selftests/cowstat/run_vm_tests.sh" "$PWD/cowstat.ko" 2>&1 | tee "$log"
-	tally "$log" "${PIPESTATUS[0]}" "kernel $rel"
+	scripts/vm-run.sh -k "$rel" -- "$PWD/selftests/cowstat/run_vm_tests.sh" \
+		"$PWD/$dir/cowstat.ko" "$PWD/$dir/missing-probe/cowstat.ko" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	# run_vm_tests.sh prints "# kernel $(uname -r), ...": the guest must
+	# really have run this release.
+	if ! grep -q "^# kernel $rel, " "$log"; then
+		echo "# kernel $rel: the guest did not report running $rel"
+		[ "$rc" != 0 ] || rc=1
+	fi
+	tally "$log" "$rc" "kernel $rel"
 	# The DKMS package: install on this host for $rel, modprobe in the VM.
 	selftests/cowstat/dkms_test.sh "$rel" 2>&1 | tee "build/check-dkms-$rel.log"
 	tally "build/check-dkms-$rel.log" "${PIPESTATUS[0]}" "dkms $rel"
 done
 
+printf '%s\n' "${summary[@]}"
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ] && [ "$pass" -gt 0 ]

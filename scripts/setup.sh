@@ -8,13 +8,20 @@
 # never written into the repository.  virtme-ng only exists in trixie and
 # later; it is taken from trixie at a low pin priority so that nothing else is
 # upgraded from there (all of its dependencies install from bookworm).
+#
+# The 6.12 kernel comes from bookworm-backports, as the versioned packages
+# its linux-image-amd64/linux-headers-amd64 depend on (scripts/
+# kernel-release.sh resolves them), so that bookworm's own linux-image-amd64
+# keeps pointing at 6.1.  Backports is NotAutomatic: nothing else is taken
+# from it.
 
 set -euo pipefail
 
-# Kernel series the VM tests boot.  Only bookworm's own 6.1 for now.
+# Everything from bookworm, the 6.1 kernel (the default one) included.
 PKGS=(gcc make libc6-dev xz-utils kmod cpio python3
       qemu-system-x86 busybox-static bpftrace
       linux-image-amd64 linux-headers-amd64 linux-source-6.1 dkms)
+here=$(cd "$(dirname "$0")" && pwd)
 
 log() { echo "setup: $*"; }
 
@@ -38,7 +45,19 @@ all_installed() {
 	done
 }
 
-if all_installed "${PKGS[@]}" virtme-ng; then
+# The 6.12 packages bookworm-backports' metapackages point at now; the
+# source is pinned to the same version (bookworm-security has other 6.12
+# versions of linux-source-6.12, at a higher priority).
+backports_pkgs() {
+	local rel ver
+	rel=$("$here/kernel-release.sh" 6.12) || return 1
+	ver=$("$here/kernel-release.sh" --version 6.12) || return 1
+	BPO_PKGS=("linux-image-$rel" "linux-headers-$rel" "linux-source-6.12=$ver")
+}
+
+BPO_PKGS=()
+if backports_pkgs 2>/dev/null &&
+   all_installed "${PKGS[@]}" virtme-ng "${BPO_PKGS[@]%%=*}"; then
 	log "all packages present"
 	exit 0
 fi
@@ -68,10 +87,24 @@ Pin-Priority: 100
 EOT
 fi
 
+src=/etc/apt/sources.list.d/cowstat-bookworm-backports.sources
+if [ "$codename" = bookworm ] &&
+   ! apt-get indextargets --format '$(RELEASE)' 'Identifier: Packages' | grep -qx bookworm-backports; then
+	log "adding bookworm-backports from $uri for the 6.12 kernel"
+	cat > "$src" <<EOT
+Types: deb
+URIs: $uri
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOT
+fi
+
 log "apt-get update"
 apt-get update -qq
-log "installing ${PKGS[*]} virtme-ng"
-apt-get install -y -qq --no-install-recommends "${PKGS[@]}" >/dev/null
+backports_pkgs || { echo "setup: cannot resolve the 6.12 kernel packages in bookworm-backports" >&2; exit 1; }
+log "installing ${PKGS[*]} ${BPO_PKGS[*]} virtme-ng"
+apt-get install -y -qq --no-install-recommends "${PKGS[@]}" "${BPO_PKGS[@]}" >/dev/null
 if [ "$codename" = trixie ]; then
 	apt-get install -y -qq virtme-ng >/dev/null
 else

@@ -20,7 +20,13 @@ set -u
 
 ko=${1:?usage: $0 /path/to/cowstat.ko [/path/to/missing-probe/cowstat.ko]}
 here=$(cd "$(dirname "$0")" && pwd)
-missing_ko=${2:-$(dirname "$ko")/build/missing-probe/cowstat.ko}
+# make BUILDDIR=DIR selftest-modules puts it in DIR/missing-probe/, an
+# in-place build in build/missing-probe/
+missing_ko=${2:-}
+if [ -z "$missing_ko" ]; then
+	missing_ko=$(dirname "$ko")/missing-probe/cowstat.ko
+	[ -e "$missing_ko" ] || missing_ko=$(dirname "$ko")/build/missing-probe/cowstat.ko
+fi
 test_bin=$here/cowstat_test
 workload=$here/cowstat_workload
 dbg=/sys/kernel/debug/cowstat
@@ -142,7 +148,7 @@ load() {
 	for f in summary processes exited control; do
 		[ -e "$dbg/$f" ] || { log "$dbg/$f missing"; return 1; }
 	done
-	grep '^probe\.' "$dbg/summary" | sed 's/^/# /'
+	grep -E '^(probe\.|copy_site:)' "$dbg/summary" | sed 's/^/# /'
 }
 load
 result $? insmod
