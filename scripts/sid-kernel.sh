@@ -5,9 +5,10 @@
 #
 # Its build tree (linux-headers-7.2.*) needs gcc-16 and glibc >= 2.38, which
 # bookworm does not have, so modules for it are built inside a minimal sid
-# chroot kept in a cache directory.  The kernel image and its modules are
-# installed on the host, because virtme-ng boots /boot/vmlinuz-RELEASE with
-# the host's root file system and loads modules from /lib/modules/RELEASE.
+# chroot (mmdebstrap) kept in a cache directory.  The kernel image and its
+# modules are installed on the host, because virtme-ng boots
+# /boot/vmlinuz-RELEASE with the host's root file system and loads modules
+# from /lib/modules/RELEASE.
 #
 # usage: scripts/sid-kernel.sh prepare
 #        scripts/sid-kernel.sh release
@@ -75,9 +76,9 @@ stale() {
 
 bootstrap() {
 	local uri
-	command -v debootstrap >/dev/null || {
-		log "installing debootstrap on the host"
-		apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
+	command -v mmdebstrap >/dev/null || {
+		log "installing mmdebstrap on the host"
+		apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null
 	}
 	uri=$(debian_archive_uri)
 	if [ -z "$uri" ]; then
@@ -90,30 +91,29 @@ bootstrap() {
 	# No mount is ever left in it: build mounts in a private namespace.
 	rm -rf "$root"
 	mkdir -p "$cache"
-	log "debootstrap --variant=minbase sid from $uri (about a minute)"
-	debootstrap --variant=minbase --components=main sid "$root" "$uri" \
-		>"$cache/debootstrap.log" 2>&1 || {
-		tail -n 20 "$cache/debootstrap.log" >&2
-		die "debootstrap failed (log: $cache/debootstrap.log)"
-	}
-
+	# mmdebstrap's "apt" variant (Essential packages and apt, less than
+	# debootstrap's minbase) took 60 s where debootstrap --variant=minbase
+	# took 66-160 s on the same machine, and is half the size.
 	# Only what a module build needs: no recommends, no documentation.
 	# The archive this machine reaches may be a frozen copy whose sid
 	# Release file is past its Valid-Until date; apt would then refuse every
-	# update.  Signatures are still checked.
-	cat >"$root/etc/apt/apt.conf.d/90cowstat" <<'EOT'
-APT::Install-Recommends "false";
-APT::Install-Suggests "false";
-Acquire::Check-Valid-Until "false";
-Acquire::Languages "none";
-Dpkg::Use-Pty "false";
-EOT
-	cat >"$root/etc/dpkg/dpkg.cfg.d/90cowstat" <<'EOT'
-path-exclude=/usr/share/doc/*
-path-exclude=/usr/share/man/*
-path-exclude=/usr/share/info/*
-path-exclude=/usr/share/locale/*
-EOT
+	# update.  Signatures are still checked.  The options stay in the chroot.
+	log "mmdebstrap --variant=apt sid from $uri (about a minute)"
+	mmdebstrap --mode=root --variant=apt --components=main --include=make \
+		--aptopt='APT::Install-Recommends "false"' \
+		--aptopt='APT::Install-Suggests "false"' \
+		--aptopt='Acquire::Check-Valid-Until "false"' \
+		--aptopt='Acquire::Languages "none"' \
+		--aptopt='Dpkg::Use-Pty "false"' \
+		--dpkgopt='path-exclude=/usr/share/doc/*' \
+		--dpkgopt='path-exclude=/usr/share/man/*' \
+		--dpkgopt='path-exclude=/usr/share/info/*' \
+		--dpkgopt='path-exclude=/usr/share/locale/*' \
+		sid "$root" "$uri" >"$cache/bootstrap.log" 2>&1 || {
+		tail -n 20 "$cache/bootstrap.log" >&2
+		die "mmdebstrap failed (log: $cache/bootstrap.log)"
+	}
+	# mmdebstrap removes its package lists when it is done.
 	rm -f "$cache/apt-updated"
 	touch "$root/.cowstat-bootstrapped"
 }
@@ -123,7 +123,7 @@ EOT
 newest_release() {
 	in_root apt-cache pkgnames "linux-headers-$series." |
 		sed -n 's/^linux-headers-\(.*-amd64\)$/\1/p' |
-		grep -Ev -- '-(cloud|rt)-amd64$' | sort -V | tail -n 1
+		{ grep -Ev -- '-(cloud|rt)-amd64$' || true; } | sort -V | tail -n 1
 }
 
 pkg_version() {	# in chroot: candidate version of a package
