@@ -3,12 +3,24 @@
  * /sys/kernel/debug/cowstat/: summary, processes, exited (read, root only)
  * and control (write, root only).  The formats are an interface, documented
  * in Documentation/cowstat.rst; add keys or columns only at the end.
+ *
+ * The module can be unloaded while a reader holds one of the read files
+ * open; the reader then gets -EIO.  debugfs makes a removed file's reads fail
+ * and waits for reads in progress, but it still calls the file_operations'
+ * ->release() on the last close, possibly after the module is gone: so the
+ * read files use debugfs_create_devm_seqfile(), whose file_operations and
+ * release are the kernel's own (single_open/seq_read/single_release) and
+ * whose only module pointer, the show function, is called from reads alone.
+ * It needs a struct device for its bookkeeping: a root device "cowstat".
+ * control keeps .owner = THIS_MODULE: while it is held open, rmmod is
+ * refused (EBUSY).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/ctype.h>
 #include <linux/debugfs.h>
+#include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -20,9 +32,13 @@
 
 #define CONTROL_MAX 64
 
-static struct dentry *cowstat_dir;
+/* The fewest bytes a row can take: "1 1 x" and " 0" per counter. */
+#define TABLE_ROW_MIN (6 + 2 * CS_NR_COUNTERS)
 
-static int summary_show(struct seq_file *m, void *v)
+static struct dentry *cowstat_dir;
+static struct device *cowstat_dev;
+
+static int summary_show(struct seq_file *m, void *data)
 {
 	struct cowstat_status st;
 	int i;
@@ -43,7 +59,6 @@ static int summary_show(struct seq_file *m, void *v)
 	cowstat_probes_show(m);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(summary);
 
 /* comm is free text: keep one token per column, escape the rest as \ooo. */
 static void comm_show(struct seq_file *m, const char *comm)
@@ -61,37 +76,10 @@ static void comm_show(struct seq_file *m, const char *comm)
 	}
 }
 
-static void *table_start(struct seq_file *m, loff_t *pos)
+static void row_show(struct seq_file *m, const struct cowstat_row *row)
 {
-	struct cowstat_snapshot *snap = m->private;
-
-	if (*pos == 0)
-		return SEQ_START_TOKEN;
-	return *pos <= snap->nr ? &snap->rows[*pos - 1] : NULL;
-}
-
-static void *table_next(struct seq_file *m, void *v, loff_t *pos)
-{
-	++*pos;
-	return table_start(m, pos);
-}
-
-static void table_stop(struct seq_file *m, void *v)
-{
-}
-
-static int table_show(struct seq_file *m, void *v)
-{
-	const struct cowstat_row *row = v;
 	int i;
 
-	if (v == SEQ_START_TOKEN) {
-		seq_puts(m, "pid ppid comm");
-		for (i = 0; i < CS_NR_COUNTERS; i++)
-			seq_printf(m, " %s", cowstat_counter_names[i]);
-		seq_putc(m, '\n');
-		return 0;
-	}
 	/*
 	 * seq_put_decimal_*() rather than seq_printf(): a row is a dozen
 	 * numbers and the file may have tens of thousands of rows, which
@@ -104,47 +92,47 @@ static int table_show(struct seq_file *m, void *v)
 	for (i = 0; i < CS_NR_COUNTERS; i++)
 		seq_put_decimal_ull(m, " ", row->count[i]);
 	seq_putc(m, '\n');
-	return 0;
 }
 
-static const struct seq_operations table_seq_ops = {
-	.start = table_start,
-	.next = table_next,
-	.stop = table_stop,
-	.show = table_show,
-};
-
-/* Each open reads a snapshot taken at open time. */
-static int table_open(struct inode *inode, struct file *file)
+/*
+ * The whole table is one seq_file record, from one snapshot taken at the
+ * first read (or after a seek to 0), so a reader never sees a torn table.
+ * seq_read() calls again with a buffer twice as large while the record does
+ * not fit: skip the snapshot while the buffer is certainly too small.
+ */
+static int table_show(struct seq_file *m, bool exited)
 {
 	struct cowstat_snapshot *snap;
-	int err;
+	struct cowstat_status st;
+	size_t i;
 
-	snap = cowstat_snapshot((uintptr_t)inode->i_private);
+	cowstat_get_status(&st);
+	if (m->size < (size_t)(exited ? st.exited : st.tracked) * TABLE_ROW_MIN) {
+		m->count = m->size;	/* overflowed: retry with more room */
+		return 0;
+	}
+	snap = cowstat_snapshot(exited);
 	if (!snap)
 		return -ENOMEM;
-	err = seq_open(file, &table_seq_ops);
-	if (err) {
-		kvfree(snap);
-		return err;
-	}
-	((struct seq_file *)file->private_data)->private = snap;
+	seq_puts(m, "pid ppid comm");
+	for (i = 0; i < CS_NR_COUNTERS; i++)
+		seq_printf(m, " %s", cowstat_counter_names[i]);
+	seq_putc(m, '\n');
+	for (i = 0; i < snap->nr && !seq_has_overflowed(m); i++)
+		row_show(m, &snap->rows[i]);
+	kvfree(snap);
 	return 0;
 }
 
-static int table_release(struct inode *inode, struct file *file)
+static int processes_show(struct seq_file *m, void *data)
 {
-	kvfree(((struct seq_file *)file->private_data)->private);
-	return seq_release(inode, file);
+	return table_show(m, false);
 }
 
-static const struct file_operations table_fops = {
-	.owner = THIS_MODULE,
-	.open = table_open,
-	.read = seq_read,
-	.llseek = seq_lseek,
-	.release = table_release,
-};
+static int exited_show(struct seq_file *m, void *data)
+{
+	return table_show(m, true);
+}
 
 /* One command per write; anything not understood changes nothing. */
 static ssize_t control_write(struct file *file, const char __user *ubuf,
@@ -181,22 +169,64 @@ static const struct file_operations control_fops = {
 	.llseek = noop_llseek,
 };
 
-int cowstat_debugfs_init(void)
+/*
+ * debugfs_create_devm_seqfile() makes its files 0444 and returns nothing:
+ * find each file again and make it readable by root only.
+ */
+static int read_file_create(const char *name,
+			    int (*show)(struct seq_file *m, void *data))
 {
-	cowstat_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
-	if (IS_ERR(cowstat_dir)) {
-		pr_err("cannot create debugfs directory (error %ld)\n",
-		       PTR_ERR(cowstat_dir));
-		return PTR_ERR(cowstat_dir);
+	struct dentry *d;
+
+	debugfs_create_devm_seqfile(cowstat_dev, name, cowstat_dir, show);
+	d = debugfs_lookup(name, cowstat_dir);
+	if (!d) {
+		pr_err("cannot create debugfs file %s\n", name);
+		return -ENOMEM;
 	}
-	debugfs_create_file("summary", 0400, cowstat_dir, NULL, &summary_fops);
-	debugfs_create_file("processes", 0400, cowstat_dir, (void *)0, &table_fops);
-	debugfs_create_file("exited", 0400, cowstat_dir, (void *)1, &table_fops);
-	debugfs_create_file("control", 0200, cowstat_dir, NULL, &control_fops);
+	inode_lock(d_inode(d));
+	d_inode(d)->i_mode = S_IFREG | 0400;
+	inode_unlock(d_inode(d));
+	dput(d);
 	return 0;
 }
 
+int cowstat_debugfs_init(void)
+{
+	int err;
+
+	cowstat_dev = root_device_register(KBUILD_MODNAME);
+	if (IS_ERR(cowstat_dev)) {
+		pr_err("cannot register device %s (error %ld)\n",
+		       KBUILD_MODNAME, PTR_ERR(cowstat_dev));
+		return PTR_ERR(cowstat_dev);
+	}
+	cowstat_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	if (IS_ERR(cowstat_dir)) {
+		err = PTR_ERR(cowstat_dir);
+		pr_err("cannot create debugfs directory (error %d)\n", err);
+		goto err_device;
+	}
+	err = read_file_create("summary", summary_show);
+	if (!err)
+		err = read_file_create("processes", processes_show);
+	if (!err)
+		err = read_file_create("exited", exited_show);
+	if (err)
+		goto err_dir;
+	debugfs_create_file("control", 0200, cowstat_dir, NULL, &control_fops);
+	return 0;
+
+err_dir:
+	debugfs_remove(cowstat_dir);
+err_device:
+	root_device_unregister(cowstat_dev);
+	return err;
+}
+
+/* Waits for reads in progress; later reads of files still open get -EIO. */
 void cowstat_debugfs_exit(void)
 {
 	debugfs_remove(cowstat_dir);
+	root_device_unregister(cowstat_dev);
 }

@@ -177,17 +177,29 @@ else
 fi
 
 # 9: unload and load ten times in a row while processes fork and write (and
-# so while probe handlers run and kretprobes are in flight)
+# so while probe handlers run and kretprobes are in flight), each time with
+# a reader holding processes open: it must read -EIO after the unload.
 reload_rounds=10
 reload_under_load() {
-	local start loop round rc=0
+	local start loop round header rc=0
 	start=$(dmesg_lines)
 	loaded || insmod "$ko" || return 1
 	"$workload" loop 600 >/tmp/cowstat-loop.out 2>&1 &
 	loop=$!
 	sleep 3
 	for round in $(seq "$reload_rounds"); do
+		# A reader holds processes open across the unload: the
+		# unload must work, and the reader then gets an error.
+		exec 3<"$dbg/processes"
+		read -r header <&3
 		rmmod cowstat || { log "rmmod round $round failed"; rc=1; break; }
+		if cat <&3 >/dev/null 2>/tmp/cowstat-held.err ||
+		   ! grep -q 'Input/output error' /tmp/cowstat-held.err; then
+			log "round $round: held file after unload:" \
+			    "$(cat /tmp/cowstat-held.err)"
+			rc=1
+		fi
+		exec 3<&-
 		insmod "$ko" || { log "insmod round $round failed"; rc=1; break; }
 		sleep 1
 		cat "$dbg/summary" "$dbg/processes" "$dbg/exited" >/dev/null ||
