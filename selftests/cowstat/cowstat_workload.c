@@ -13,6 +13,13 @@
  *	Fork-and-write loop (children, grandchildren, threads, exec) until
  *	SECONDS have passed or SIGTERM/SIGINT arrives.  Prints the number of
  *	iterations.
+ *
+ *   cowstat_workload spawn N K
+ *	Touch K private pages, then fork N children that each count the
+ *	anonymous pages they have (smaps_rollup, a page table walk: the pages
+ *	they received at fork), write all K and stay alive.  Once all have
+ *	written, print "children N", then "PID ANON_PAGES" per child; when
+ *	stdin reaches EOF, kill and reap them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #define PG 4096UL
@@ -164,14 +172,97 @@ static int loop_mode(double seconds)
 	return 0;
 }
 
+/* Anonymous pages mapped by this process, by a walk of its page tables. */
+static long anon_pages_self(void)
+{
+	char buf[4096], *p;
+	ssize_t len;
+	int fd;
+
+	fd = open("/proc/self/smaps_rollup", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return -1;
+	buf[len] = '\0';
+	p = strstr(buf, "\nAnonymous:");
+	return p ? strtol(p + 11, NULL, 10) / (long)(PG / 1024) : -1;
+}
+
+struct spawned {
+	pid_t pid;
+	long anon;
+};
+
+static int spawn_mode(size_t n, size_t k)
+{
+	char *r = map(k, MAP_PRIVATE);
+	pid_t parent = getpid();
+	pid_t *pids = calloc(n, sizeof(*pids));
+	struct spawned sp;
+	int ready[2];
+	size_t i;
+	char c;
+
+	if (!pids || pipe(ready))
+		die("spawn setup");
+	fill(r, k, 1);
+	/*
+	 * Touch every page the parent will write while forking (the pid array,
+	 * the stack depth of anon_pages_self()) now, so its anonymous pages,
+	 * and so what each child receives, stay the same from fork to fork.
+	 */
+	memset(pids, 0, n * sizeof(*pids));
+	anon_pages_self();
+	for (i = 0; i < n; i++) {
+		pids[i] = fork();
+		if (pids[i] < 0)
+			die("fork");
+		if (pids[i] == 0) {
+			/* Go when the parent goes, however it goes. */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(0);
+			sp.pid = getpid();
+			sp.anon = anon_pages_self();
+			fill(r, k, 2);
+			if (write(ready[1], &sp, sizeof(sp)) != sizeof(sp))
+				_exit(1);
+			for (;;)
+				pause();
+		}
+	}
+	printf("children %zu\n", n);
+	for (i = 0; i < n; i++) {
+		if (read(ready[0], &sp, sizeof(sp)) != sizeof(sp))
+			die("read ready");
+		printf("%d %ld\n", sp.pid, sp.anon);
+	}
+	fflush(stdout);
+	while (read(0, &c, 1) > 0)
+		;
+	for (i = 0; i < n; i++)
+		kill(pids[i], SIGKILL);
+	for (i = 0; i < n; i++)
+		waitpid(pids[i], NULL, 0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "bpf"))
 		return bpf_mode(strtoul(argv[2], NULL, 0),
 				strtoul(argv[3], NULL, 0));
+	if (argc == 4 && !strcmp(argv[1], "spawn"))
+		return spawn_mode(strtoul(argv[2], NULL, 0),
+				  strtoul(argv[3], NULL, 0));
 	if (argc == 3 && !strcmp(argv[1], "loop"))
 		return loop_mode(strtod(argv[2], NULL));
 	fprintf(stderr, "usage: %s bpf SHARED_PAGES PRIVATE_PAGES\n"
-			"       %s loop SECONDS\n", argv[0], argv[0]);
+			"       %s loop SECONDS\n"
+			"       %s spawn CHILDREN PAGES\n",
+		argv[0], argv[0], argv[0]);
 	return 2;
 }

@@ -12,9 +12,10 @@
 # tree read-only.
 #
 # Prints KTAP: this script's own tests, with the output of cowstat_test,
-# cow_faults_test.sh, stress_test.sh and cowstat_tool_test.sh (each a KTAP
-# document with its own "# Totals:" line) nested as indented subtests.  Exits
-# non-zero if anything failed.
+# cow_faults_test.sh, stress_test.sh, cowstat_tool_test.sh,
+# hardening_test.py and bounds_test.sh (each a KTAP document with its own
+# "# Totals:" line) nested as indented subtests.  Exits non-zero if anything
+# failed.
 
 set -u
 
@@ -32,7 +33,7 @@ workload=$here/cowstat_workload
 dbg=/sys/kernel/debug/cowstat
 hugepages=16
 
-ntests=16
+ntests=18
 n=0 pass=0 fail=0 skip=0
 
 ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
@@ -169,11 +170,17 @@ if loaded; then
 	run_nested stress "$here/stress_test.sh" "$workload"
 	# the user tool, nested; it unloads and reloads the module at its end
 	run_nested cowstat_tool "$here/cowstat_tool_test.sh" "$ko"
+	# control fuzzing, file modes, unprivileged readers, no addresses
+	run_nested hardening "$here/hardening_test.py"
+	# max_tracked=64 with 5000 live processes; reloads the module
+	run_nested bounds "$here/bounds_test.sh" "$ko" "$workload"
 else
 	skip cowstat_test "module not loaded"
 	skip cow_faults_bpftrace "module not loaded"
 	skip stress "module not loaded"
 	skip cowstat_tool "module not loaded"
+	skip hardening "module not loaded"
+	skip bounds "module not loaded"
 fi
 
 # 9: unload and load ten times in a row while processes fork and write (and
