@@ -3,17 +3,19 @@
  * Every difference between the kernels cowstat supports lives here, so that
  * the rest of the module reads like code for a single kernel.
  *
- * Supported: 6.1 (Debian 12) and 6.12 (bookworm-backports, Debian 13).
- * Any other series is refused at build time rather than counted wrong: each
- * must first be checked against its mm/memory.c, mm/hugetlb.c and a booted
- * kernel's /proc/kallsyms.  What differs between the two, for cowstat:
+ * Supported: 6.1 (Debian 12), 6.12 (bookworm-backports, Debian 13) and 7.2
+ * (Debian sid).  Any other series is refused at build time rather than
+ * counted wrong: each must first be checked against its mm/memory.c,
+ * mm/hugetlb.c and a booted kernel's /proc/kallsyms.  What differs, for
+ * cowstat:
  *
  * - mm->rss_stat: atomics on 6.1, percpu_counters since 6.2;
- * - hugetlb_wp(): its arguments, and huge_ptep_get() takes the mm;
+ * - hugetlb_wp(): its arguments (three layouts, see below), and
+ *   huge_ptep_get() takes the mm since 6.12;
  * - wp_page_copy(): its own function on 6.1, inlined into do_wp_page() on
- *   Debian's 6.12.  That is a matter of the compiler, not of the version,
- *   so it is not decided here but at load time: probes.c looks for the
- *   calls of ptep_clear_flush() in whichever of the two exists.
+ *   Debian's 6.12 and 7.2.  That is a matter of the compiler, not of the
+ *   version, so it is not decided here but at load time: probes.c looks for
+ *   the calls of ptep_clear_flush() in whichever of the two exists.
  */
 #ifndef _COWSTAT_COMPAT_H
 #define _COWSTAT_COMPAT_H
@@ -34,8 +36,11 @@
 #elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0) && \
 	LINUX_VERSION_CODE < KERNEL_VERSION(6, 13, 0)
 #define COMPAT_SERIES_6_12
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(7, 2, 0) && \
+	LINUX_VERSION_CODE < KERNEL_VERSION(7, 3, 0)
+#define COMPAT_SERIES_7_2
 #else
-#error "cowstat supports Linux 6.1 and 6.12 only so far"
+#error "cowstat supports Linux 6.1, 6.12 and 7.2 only so far"
 #endif
 
 #ifndef CONFIG_X86_64
@@ -92,11 +97,18 @@ static inline void compat_hugetlb_wp_args(struct pt_regs *regs,
 	a->flags = regs_get_kernel_argument(regs, 4);
 }
 #else
-/* hugetlb_wp(pagecache_folio, vmf) */
+/*
+ * hugetlb_wp(pagecache_folio, vmf) on 6.12; hugetlb_wp(vmf) on 7.2, which
+ * finds the page cache folio itself.
+ */
 static inline void compat_hugetlb_wp_args(struct pt_regs *regs,
 					  struct compat_hugetlb_wp_args *a)
 {
+#ifdef COMPAT_SERIES_6_12
 	struct vm_fault *vmf = (struct vm_fault *)regs_get_kernel_argument(regs, 1);
+#else
+	struct vm_fault *vmf = (struct vm_fault *)regs_get_kernel_argument(regs, 0);
+#endif
 
 	a->vma = vmf->vma;
 	a->address = vmf->address;
@@ -105,7 +117,7 @@ static inline void compat_hugetlb_wp_args(struct pt_regs *regs,
 }
 #endif
 
-/* The huge page table entry at @ptep (6.12 passes the mm and address along). */
+/* The huge page table entry at @ptep (6.12 on pass the mm and address along). */
 static inline pte_t compat_huge_ptep_get(struct mm_struct *mm,
 					 unsigned long address, pte_t *ptep)
 {

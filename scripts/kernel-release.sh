@@ -10,14 +10,18 @@
 #                                      linux-image-amd64 points at (from apt's
 #                                      lists: the metapackage itself is not
 #                                      installed, 6.1's is)
-#   scripts/kernel-release.sh --all    every supported series, one a line
+#   scripts/kernel-release.sh 7.2      the sid release scripts/sid-kernel.sh
+#                                      prepare installed (run that first)
+#   scripts/kernel-release.sh --all    every supported series' release, one
+#                                      a line
+#   scripts/kernel-release.sh --series every supported series (6.1 ...)
 #   scripts/kernel-release.sh --version 6.12
 #                                      the package version of that series'
 #                                      metapackage (for scripts/setup.sh)
 
 set -euo pipefail
 
-SERIES=(6.1 6.12)
+SERIES=(6.1 6.12 7.2)
 
 # "linux-image-6.1.0-56-amd64 (= 6.1.140-1)" -> 6.1.0-56-amd64
 release_of_depends() {
@@ -62,6 +66,9 @@ release() {
 		dep=$(apt-cache show "linux-image-amd64=$ver" | sed -n 's/^Depends: //p' | head -n 1)
 		release_of_depends "$dep"
 		;;
+	7.2)
+		"$(dirname "$0")/sid-kernel.sh" release
+		;;
 	*)
 		echo "kernel-release: unknown series '$1' (supported: ${SERIES[*]})" >&2
 		return 1
@@ -70,6 +77,9 @@ release() {
 }
 
 case ${1:-6.1} in
+--series)
+	echo "${SERIES[*]}"
+	;;
 --all)
 	for s in "${SERIES[@]}"; do
 		release "$s"

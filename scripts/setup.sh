@@ -14,13 +14,17 @@
 # kernel-release.sh resolves them), so that bookworm's own linux-image-amd64
 # keeps pointing at 6.1.  Backports is NotAutomatic: nothing else is taken
 # from it.
+#
+# The 7.2 kernel is not installed here: scripts/sid-kernel.sh prepare (run by
+# make check) makes its sid chroot with mmdebstrap, which is installed here.
 
 set -euo pipefail
 
 # Everything from bookworm, the 6.1 kernel (the default one) included.
 PKGS=(gcc make libc6-dev xz-utils kmod cpio python3
       qemu-system-x86 busybox-static bpftrace
-      linux-image-amd64 linux-headers-amd64 linux-source-6.1 dkms)
+      linux-image-amd64 linux-headers-amd64 linux-source-6.1 dkms
+      mmdebstrap)
 here=$(cd "$(dirname "$0")" && pwd)
 
 log() { echo "setup: $*"; }

@@ -13,6 +13,8 @@
 # usage: scripts/sid-kernel.sh prepare
 #        scripts/sid-kernel.sh release
 #        scripts/sid-kernel.sh build SRCDIR OUTDIR [MAKE-ARGS...]
+#        scripts/sid-kernel.sh dkms DKMS-ARGS...
+#        scripts/sid-kernel.sh root
 #
 #   prepare  (root) create or update the chroot and install 7.2 on the host;
 #            idempotent, and quick when everything is in place
@@ -22,6 +24,14 @@
 #            may be in it), objects and the .ko go to OUTDIR (kbuild's MO=,
 #            OUTDIR may lie inside SRCDIR), MAKE-ARGS (e.g. KCFLAGS=...) are
 #            passed to make; exits with make's status
+#   dkms     (root) run sid's dkms in the chroot for that release, with the
+#            host's /usr/lib/modules/RELEASE in place of the chroot's (in a
+#            private mount namespace), so that "dkms install" puts the module
+#            where the booted 7.2 guest's modprobe finds it, and "dkms remove"
+#            takes it away again.  --kernelsourcedir is added for build and
+#            install (the host's tree has no build link).  Sources to "dkms
+#            add" go to ROOT/usr/src/NAME-VERSION first.
+#   root     print the chroot's directory
 #
 # Environment:
 #   COWSTAT_SID_CACHE    cache directory (default /var/cache/cowstat/sid)
@@ -39,7 +49,7 @@ root=$cache/root
 log() { echo "sid-kernel: [${SECONDS}s] $*" >&2; }
 die() { echo "sid-kernel: $*" >&2; exit 1; }
 usage() {
-	echo "usage: $0 prepare | release | build SRCDIR OUTDIR [MAKE-ARGS...]" >&2
+	echo "usage: $0 prepare | release | build SRCDIR OUTDIR [MAKE-ARGS...] | dkms ARGS... | root" >&2
 	exit 2
 }
 
@@ -160,10 +170,18 @@ cmd_prepare() {
 	[ -n "$rel" ] || die "sid has no linux-headers-$series.*-amd64"
 	ver=$(pkg_version "linux-headers-$rel")
 
-	# Build tree, and with it the compiler it was made with (gcc-16).
-	if ! root_has "linux-headers-$rel" "$ver" || ! root_has make ""; then
-		log "installing linux-headers-$rel and make in the chroot"
-		in_root apt-get install -y -qq "linux-headers-$rel" make >/dev/null
+	# Build tree, and with it the compiler it was made with (gcc-16); and
+	# dkms, because the host's cannot use that compiler (dkms_test.sh).
+	if ! root_has "linux-headers-$rel" "$ver" || ! root_has make "" ||
+	   ! root_has dkms ""; then
+		log "installing linux-headers-$rel, make and dkms in the chroot"
+		# Its output (harmless update-alternatives warnings about the
+		# excluded manual pages) goes to a log, shown on failure.
+		in_root apt-get install -y -qq "linux-headers-$rel" make dkms \
+			>"$cache/install.log" 2>&1 || {
+			tail -n 20 "$cache/install.log" >&2
+			die "apt-get install in the chroot failed (log: $cache/install.log)"
+		}
 		in_root apt-get clean
 	fi
 
@@ -254,6 +272,29 @@ cmd_build() {
 	' sid-build "$root" "$stage" "$src" "$out" "$kdir" "$@"
 }
 
+cmd_dkms() {
+	local rel mods
+	[ $# -ge 1 ] || usage
+	need_root dkms
+	rel=$(cmd_release)
+	mods=/usr/lib/modules/$rel
+	[ -d "$mods" ] || die "$rel is not installed on the host: run prepare"
+	in_root sh -c 'command -v dkms' >/dev/null || die "no dkms in the chroot: run prepare"
+	exec 9>"$cache/lock"
+	flock -s 9
+	case $1 in
+	build|install) set -- "$@" -k "$rel" --kernelsourcedir "/usr/src/linux-headers-$rel" ;;
+	esac
+	unshare --mount --propagation private /bin/bash -euo pipefail -c '
+		root=$1 mods=$2
+		shift 2
+		mount -t proc proc "$root/proc"
+		mount --bind "$mods" "$root$mods"
+		exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+			HOME=/root LANG=C.UTF-8 dkms "$@"
+	' sid-dkms "$root" "$mods" "$@"
+}
+
 [ $# -ge 1 ] || usage
 cmd=$1
 shift
@@ -261,5 +302,7 @@ case $cmd in
 prepare) [ $# = 0 ] || usage; cmd_prepare ;;
 release) [ $# = 0 ] || usage; cmd_release ;;
 build) cmd_build "$@" ;;
+dkms) cmd_dkms "$@" ;;
+root) [ $# = 0 ] || usage; echo "$root" ;;
 *) usage ;;
 esac

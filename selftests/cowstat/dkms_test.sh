@@ -13,6 +13,12 @@
 # scenario and unloads it; then make dkms-uninstall, and nothing of cowstat
 # may be left in /usr/src, /var/lib/dkms or /lib/modules/RELEASE.
 #
+# Sid's 7.2 (the release scripts/sid-kernel.sh prepared) is built with
+# gcc-16, which only its sid chroot has: there, add, build, install and
+# remove run sid's dkms in that chroot (scripts/sid-kernel.sh dkms), with the
+# host's /usr/lib/modules/RELEASE mounted in place, so the module lands where
+# the guest's modprobe looks; the sources and DKMS tree are the chroot's.
+#
 # This installs into the machine's real DKMS and module trees; whatever
 # happens, the script uninstalls again before it exits.  A lock keeps two
 # runs on one machine (several worktrees) from interleaving.
@@ -51,7 +57,32 @@ echo "1..$ntests"
 log "kernel $rel, cowstat $version"
 
 [ "$(id -u)" = 0 ] || skip_rest "not root"
-command -v dkms >/dev/null || skip_rest "dkms not installed (scripts/setup.sh)"
+
+# Where DKMS runs: prefix is the root of its /usr/src and /var/lib/dkms.
+if [ "$rel" = "$(scripts/sid-kernel.sh release 2>/dev/null)" ]; then
+	prefix=$(scripts/sid-kernel.sh root)
+	log "DKMS in the sid chroot $prefix (the kernel's gcc-16 is only there)"
+	dkms() { scripts/sid-kernel.sh dkms "$@"; }
+	do_install() {
+		rm -rf "$prefix/usr/src/cowstat-$version" &&
+		mkdir -p "$prefix/usr/src/cowstat-$version" &&
+		cp -r Kbuild dkms.conf module "$prefix/usr/src/cowstat-$version/" &&
+		dkms add "cowstat/$version" &&
+		dkms build "cowstat/$version" &&
+		dkms install "cowstat/$version"
+	}
+	do_uninstall() {
+		if dkms status -m cowstat | grep -q .; then
+			dkms remove "cowstat/$version" --all || return 1
+		fi
+		rm -rf "$prefix/usr/src/cowstat-$version"
+	}
+else
+	prefix=
+	command -v dkms >/dev/null || skip_rest "dkms not installed (scripts/setup.sh)"
+	do_install() { make --no-print-directory dkms-install KERNELRELEASE="$rel"; }
+	do_uninstall() { make --no-print-directory dkms-uninstall; }
+fi
 [ -n "$version" ] || skip_rest "no PACKAGE_VERSION in dkms.conf"
 [ -x tools/demo/fork_write ] || skip_rest "no tools/demo/fork_write (make tools)"
 
@@ -59,7 +90,7 @@ exec 7>/run/lock/cowstat-dkms.lock
 flock 7
 
 installed=
-uninstall() { make --no-print-directory dkms-uninstall >"$tmp/uninstall.log" 2>&1; }
+uninstall() { do_uninstall >"$tmp/uninstall.log" 2>&1; }
 tmp=$(mktemp -d /tmp/cowstat-dkms.XXXXXX)
 trap '[ -n "$installed" ] && uninstall; rm -rf "$tmp"' EXIT
 
@@ -71,7 +102,7 @@ fi
 
 # 1: add, build, install for the release
 installed=1
-make --no-print-directory dkms-install KERNELRELEASE="$rel" >"$tmp/install.log" 2>&1
+do_install >"$tmp/install.log" 2>&1
 rc=$?
 status=$(dkms status -m cowstat -v "$version" -k "$rel")
 log "dkms status: $status"
@@ -120,7 +151,7 @@ left() {
 		log "dkms status: $(dkms status -m cowstat)"
 		bad=1
 	fi
-	for d in "/usr/src/cowstat-$version" /var/lib/dkms/cowstat; do
+	for d in "$prefix/usr/src/cowstat-$version" "$prefix/var/lib/dkms/cowstat"; do
 		[ ! -e "$d" ] || { log "$d still there"; bad=1; }
 	done
 	if find "/lib/modules/$rel" -name 'cowstat.ko*' | grep .; then
