@@ -23,24 +23,10 @@ history=16
 K=4
 
 ntests=4
-n=0 pass=0 fail=0 skip=0
+. "$here/ktap.sh"
 
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
-not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; }
-skip() { n=$((n + 1)); skip=$((skip + 1)); echo "ok $n $1 # SKIP $2"; }
-result() { if [ "$1" -eq 0 ]; then ok "$2"; else not_ok "$2"; fi; }
-log() { echo "# $*"; }
-totals() {
-	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
-	[ "$fail" -eq 0 ]
-	exit $?
-}
 names=(load_with_max_tracked_64 table_within_bounds dropped_counts_untracked
        tracked_children_exact)
-skip_rest() {
-	while [ "$n" -lt "$ntests" ]; do skip "${names[$n]}" "$1"; done
-	totals
-}
 
 echo "TAP version 13"
 echo "1..$ntests"

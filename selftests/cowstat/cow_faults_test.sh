@@ -25,20 +25,8 @@ S=24
 K=40
 
 ntests=4
-n=0 pass=0 fail=0 skip=0
+. "$here/ktap.sh"
 
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
-not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; }
-skip() { n=$((n + 1)); skip=$((skip + 1)); echo "ok $n $1 # SKIP $2"; }
-totals() {
-	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
-	[ "$fail" -eq 0 ]
-	exit $?
-}
-skip_rest() {
-	while [ "$n" -lt "$ntests" ]; do skip "${names[$n]}" "$1"; done
-	totals
-}
 names=(bpftrace_attached workload_ran child_do_wp_page_eq_cow_faults_plus_shared
        parent_do_wp_page_eq_cow_faults)
 

@@ -30,20 +30,8 @@ names=(version_and_help usage_errors parse_fake_files json_valid_in_every_mode
        run_ignores_rows_of_reused_pids error_not_root error_debugfs_not_mounted
        error_module_not_loaded)
 ntests=${#names[@]}
-n=0 pass=0 fail=0 skip=0
+. "$here/ktap.sh"
 
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
-not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; }
-skip() { n=$((n + 1)); skip=$((skip + 1)); echo "ok $n $1 # SKIP $2"; }
-totals() {
-	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
-	[ "$fail" -eq 0 ]
-	exit $?
-}
-skip_rest() {
-	while [ "$n" -lt "$ntests" ]; do skip "${names[$n]}" "$1"; done
-	totals
-}
 # run the next test: the function named like it; 0 pass, 2 skip, else fail
 t() {
 	local name=${names[$n]} rc t0

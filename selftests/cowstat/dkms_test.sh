@@ -35,22 +35,7 @@ version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
 names=(dkms_install modprobe_loads_dkms_build fork_scenario modprobe_remove
        dkms_uninstall nothing_left_behind)
 ntests=${#names[@]}
-n=0 pass=0 fail=0 skip=0
-
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
-not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; }
-skip() { n=$((n + 1)); skip=$((skip + 1)); echo "ok $n $1 # SKIP $2"; }
-result() { if [ "$1" -eq 0 ]; then ok "$2"; else not_ok "$2"; fi; }
-log() { echo "# $*"; }
-totals() {
-	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
-	[ "$fail" -eq 0 ]
-	exit $?
-}
-skip_rest() {
-	while [ "$n" -lt "$ntests" ]; do skip "${names[$n]}" "$1"; done
-	totals
-}
+. "$top/selftests/cowstat/ktap.sh"
 
 echo "TAP version 13"
 echo "1..$ntests"

@@ -34,13 +34,7 @@ dbg=/sys/kernel/debug/cowstat
 hugepages=16
 
 ntests=18
-n=0 pass=0 fail=0 skip=0
-
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
-not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; }
-skip() { n=$((n + 1)); skip=$((skip + 1)); echo "ok $n $1 # SKIP $2"; }
-result() { if [ "$1" -eq 0 ]; then ok "$2"; else not_ok "$2"; fi; }
-log() { echo "# $*"; }
+. "$here/ktap.sh"
 
 loaded() { grep -q '^cowstat ' /proc/modules; }
 
