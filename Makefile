@@ -12,6 +12,9 @@
 #                             load the module, show numbers for a workload
 #   make check                build everything and run every test in a VM of
 #                             each kernel (KERNELS=..., default: all supported)
+#   make debug-check          the same on a KASAN/lockdep/kmemleak build of
+#                             6.1 (scripts/debug-kernel.sh; the first build
+#                             takes about half an hour, then it is cached)
 #   make bench                the benchmark (bench/run.sh): module vs. no
 #                             module vs. bpftrace in one VM boot, BENCHMARKS.md
 #   make selftests            build the selftests only
@@ -39,7 +42,8 @@ CFLAGS_TOOLS := -O2 -Wall -Wextra -Werror
 export KERNELS
 
 .PHONY: all module selftest-modules selftests tools install uninstall \
-	dkms-check dkms-install dkms-uninstall demo check bench clean help
+	dkms-check dkms-install dkms-uninstall demo check debug-check bench \
+	clean help
 
 all: module
 
@@ -121,6 +125,9 @@ demo:
 check:
 	@scripts/check.sh
 
+debug-check:
+	@KERNELS=debug scripts/check.sh
+
 bench:
 	@bench/run.sh $(ROUNDS)
 
@@ -132,4 +139,4 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '3,24p' Makefile
+	@sed -n '3,27p' Makefile

@@ -13,6 +13,9 @@
 # kernel-release.sh --series).  Each release's module is built in
 # build/<release>/.  Sid's 7.2 is installed and its module built through
 # scripts/sid-kernel.sh (a cached sid chroot: its kbuild needs gcc-16).
+# "debug" is the KASAN/lockdep/kmemleak build of 6.1 that
+# scripts/debug-kernel.sh makes (and caches; half an hour to build the first
+# time): not in the default set, not a packaged kernel, so no DKMS test.
 
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -29,9 +32,17 @@ for k in $KERNELS; do
 	esac
 done
 sid_rel=$(scripts/sid-kernel.sh release 2>/dev/null) || sid_rel=
+debug_rel=
+for k in $KERNELS; do
+	if [ "$k" = debug ]; then
+		scripts/debug-kernel.sh build || exit 1
+		debug_rel=$(scripts/debug-kernel.sh release) || exit 1
+	fi
+done
 releases=()
 for k in $KERNELS; do
 	case $k in
+	debug) releases+=("$debug_rel") ;;
 	[0-9]*.[0-9]*-*) releases+=("$k") ;;	# a release: has a dash
 	*) r=$(scripts/kernel-release.sh "$k") || exit 1; releases+=("$r") ;;
 	esac
@@ -80,7 +91,10 @@ make --no-print-directory tools selftests >build/check-build.log 2>&1 || {
 # build/<release>/ and build/<release>/missing-probe/.
 build_module() {
 	local rel=$1 dir=build/$1
-	if [ "$rel" = "$sid_rel" ]; then
+	if [ "$rel" = "$debug_rel" ]; then
+		make --no-print-directory KDIR="$(scripts/debug-kernel.sh tree)" \
+			BUILDDIR="$dir" module selftest-modules
+	elif [ "$rel" = "$sid_rel" ]; then
 		scripts/sid-kernel.sh build . "$dir" &&
 		scripts/sid-kernel.sh build . "$dir/missing-probe" \
 			KCFLAGS=-DCOWSTAT_SELFTEST_MISSING_PROBE
@@ -103,7 +117,12 @@ for rel in "${releases[@]}"; do
 		continue
 	fi
 	echo "# kernel $rel: booting in qemu"
-	scripts/vm-run.sh -k "$rel" -- "$PWD/selftests/cowstat/run_vm_tests.sh" \
+	# KASAN, lockdep and kmemleak make the debug kernel several times
+	# slower; its image has everything built in.
+	vm=(-k "$rel")
+	[ "$rel" != "$debug_rel" ] ||
+		vm=(-i "$(scripts/debug-kernel.sh image)" -m 3G -t 4800)
+	scripts/vm-run.sh "${vm[@]}" -- "$PWD/selftests/cowstat/run_vm_tests.sh" \
 		"$PWD/$dir/cowstat.ko" "$PWD/$dir/missing-probe/cowstat.ko" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	# run_vm_tests.sh prints "# kernel $(uname -r), ...": the guest must
@@ -113,6 +132,7 @@ for rel in "${releases[@]}"; do
 		[ "$rc" != 0 ] || rc=1
 	fi
 	tally "$log" "$rc" "kernel $rel"
+	[ "$rel" != "$debug_rel" ] || continue
 	# The DKMS package: install on this host for $rel, modprobe in the VM.
 	selftests/cowstat/dkms_test.sh "$rel" 2>&1 | tee "build/check-dkms-$rel.log"
 	tally "build/check-dkms-$rel.log" "${PIPESTATUS[0]}" "dkms $rel"

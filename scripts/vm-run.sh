@@ -8,30 +8,37 @@
 # The run fails (exit 125) if the guest's kernel log shows any BUG:, WARNING:,
 # Oops, Call Trace or lockdep report, whatever the command returned.
 #
-# usage: scripts/vm-run.sh [-k RELEASE] [-c CPUS] [-m MEM] [-t SECS] -- CMD...
+# usage: scripts/vm-run.sh [-k RELEASE | -i IMAGE] [-c CPUS] [-m MEM] [-t SECS] -- CMD...
+#
+# -k boots /boot/vmlinuz-RELEASE (with /lib/modules/RELEASE), -i a kernel
+# image of a build tree that has everything it needs built in (the debug
+# kernel of scripts/debug-kernel.sh).
 
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 release=${COWSTAT_KERNEL:-}
+image=
 cpus=2
 mem=2G
 limit=900
 
-while getopts "k:c:m:t:" opt; do
+while getopts "k:i:c:m:t:" opt; do
 	case $opt in
 	k) release=$OPTARG ;;
+	i) image=$OPTARG ;;
 	c) cpus=$OPTARG ;;
 	m) mem=$OPTARG ;;
 	t) limit=$OPTARG ;;
-	*) echo "usage: $0 [-k RELEASE] [-c CPUS] [-m MEM] [-t SECS] -- CMD..." >&2; exit 2 ;;
+	*) echo "usage: $0 [-k RELEASE | -i IMAGE] [-c CPUS] [-m MEM] [-t SECS] -- CMD..." >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
 [ $# -gt 0 ] || { echo "vm-run: no command" >&2; exit 2; }
-[ -n "$release" ] || release=$("$here/kernel-release.sh")
-
-image=/boot/vmlinuz-$release
+if [ -z "$image" ]; then
+	[ -n "$release" ] || release=$("$here/kernel-release.sh")
+	image=/boot/vmlinuz-$release
+fi
 [ -r "$image" ] || { echo "vm-run: no kernel image $image (run scripts/setup.sh)" >&2; exit 2; }
 
 # The command runs under guest-wrap.sh, which checks the guest's kernel log
