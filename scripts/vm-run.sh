@@ -51,17 +51,33 @@ fi
 # hangs otherwise is killed after the time limit, qemu included: timeout runs
 # vng in its own process group and signals the whole group.
 #
+# KVM is used only where it is the processor's own (kvm_intel or kvm_amd):
+# a /dev/kvm can also come from kvm_pvm, a software KVM for nested clouds
+# that runs only guest kernels built for it; a Debian kernel hangs there
+# after "Probing EDD" and never boots.  COWSTAT_VM_ACCEL=kvm or tcg
+# overrides the choice.
+#
 # Without KVM qemu emulates the CPUs (TCG).  Its default multi-threaded mode
 # does not reliably drop stale translated code when one vCPU rewrites kernel
 # text that another is executing: with kprobes being armed and disarmed in a
 # loop (module reload under load) a vCPU was seen trapping forever on an int3
 # already removed from memory (soft lockup at wp_page_reuse+0 and
-# release_task+0) and, we believe, jumping to address 0.  One emulation thread for all vCPUs has no
-# such race; the guest still has several CPUs and real preemption.
-accel=()
-if ! [ -w /dev/kvm ]; then
-	accel=(--qemu-opts="-accel tcg,thread=single")
+# release_task+0) and, we believe, jumping to address 0.  One emulation
+# thread for all vCPUs has no such race; the guest still has several CPUs
+# and real preemption.
+accel_choice=${COWSTAT_VM_ACCEL:-}
+if [ -z "$accel_choice" ]; then
+	accel_choice=tcg
+	if [ -r /dev/kvm ] && [ -w /dev/kvm ] &&
+	   { [ -d /sys/module/kvm_intel ] || [ -d /sys/module/kvm_amd ]; }; then
+		accel_choice=kvm
+	fi
 fi
+case $accel_choice in
+kvm) accel=() ;;
+tcg) accel=(--disable-kvm --qemu-opts="-accel tcg,thread=single") ;;
+*) echo "vm-run: COWSTAT_VM_ACCEL must be kvm or tcg" >&2; exit 2 ;;
+esac
 cmd=$(printf '%q ' "$@")
 out=$(mktemp)
 console=$(mktemp)
