@@ -66,6 +66,8 @@ int cowstat_track_init(void);
 void cowstat_track_start(void);
 void cowstat_track_exit(void);
 void cowstat_account(struct task_struct *tsk, enum cowstat_counter ctr, u64 n);
+void cowstat_account2(struct task_struct *tsk, enum cowstat_counter ctr1, u64 n1,
+		      enum cowstat_counter ctr2, u64 n2);
 void cowstat_account_fork(struct task_struct *parent, struct task_struct *child,
 			  bool new_mm, u64 shared);
 void cowstat_process_reaped(struct task_struct *leader);

@@ -44,6 +44,20 @@ static void account_mm(struct mm_struct *mm, enum cowstat_counter ctr, u64 n)
 }
 NOKPROBE_SYMBOL(account_mm);
 
+/* Two counters of one event, with one lookup. */
+static void account_mm2(struct mm_struct *mm, enum cowstat_counter ctr1, u64 n1,
+			enum cowstat_counter ctr2, u64 n2)
+{
+	struct task_struct *tsk = current;
+
+	rcu_read_lock();
+	if (unlikely(tsk->mm != mm || (tsk->flags & PF_KTHREAD)))
+		tsk = compat_mm_owner(mm);
+	cowstat_account2(tsk, ctr1, n1, ctr2, n2);
+	rcu_read_unlock();
+}
+NOKPROBE_SYMBOL(account_mm2);
+
 /*
  * A write fault on a private mapping.  FAULT_FLAG_UNSHARE faults (a
  * read-only GUP pin breaking COW) are not writes; writes to MAP_SHARED
@@ -102,6 +116,8 @@ NOKPROBE_SYMBOL(fork_return);
 
 /* --- exit: release_task() --------------------------------------------- */
 
+static void unshare_note_drop(struct task_struct *tsk);
+
 struct reap_data {
 	struct task_struct *leader;
 };
@@ -120,6 +136,7 @@ static int reap_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct reap_data *data = (struct reap_data *)ri->data;
 	struct task_struct *leader;
 
+	unshare_note_drop(p);
 	if (p->flags & PF_KTHREAD)
 		return 1;
 	/* The old leader de_thread() releases at exec is no longer a leader. */
@@ -166,7 +183,6 @@ NOKPROBE_SYMBOL(rename_pre);
 
 /* A hit a probe saw but could not count: shows in its nmissed. */
 static void kprobe_lost(struct kprobe *kp);
-static void kretprobe_lost(struct kretprobe *krp);
 
 /*
  * Copies are counted where the kernel commits to one.  wp_page_copy() takes
@@ -184,111 +200,134 @@ static void kretprobe_lost(struct kretprobe *krp);
  * the calls of ptep_clear_flush() in wp_page_copy() or, where that has no
  * symbol, do_wp_page(), and refuses to load if there are none.
  *
- * What the call does not tell -- a write or an unshare, which mm, which kind
- * of old page -- comes from the vm_fault, which ptep_clear_flush() does not
- * get.  So the kretprobe on do_wp_page() notes, for the task, the write
- * fault it is inside (struct wp_rec, in the kretprobe instance) in a small
- * table keyed by task (inflight[]), and removes it on return.  do_wp_page()
- * does not nest, so a task has at most one record.  A write fault whose
- * record could not be made counts in nmissed of do_wp_page.
+ * The call's arguments tell the rest: the VMA (so the mm), and the entry
+ * about to be cleared, which wp_page_copy() has just found unchanged under
+ * the lock: the zero page, an anonymous (or KSM) page, or a page cache page
+ * or raw PFN.  Only one thing is not in them: whether the fault is a write
+ * or an unshare (FAULT_FLAG_UNSHARE: a read-only GUP pin breaking COW, which
+ * copies too but is no write).  Unshares are rare, so they alone leave a
+ * note, in a small table keyed by task (unshare_notes[]): (task, VMA,
+ * address).  A copy at the noted address is the unshare's, not counted.  The
+ * task's next write fault drops its note (an unshare that ended without a
+ * copy must not hide a later write's), and so does its exit.
+ *
+ * So a write fault costs two probe hits, do_wp_page() and the copy site,
+ * and no return probe: a kretprobe on do_wp_page() with a record of every
+ * write fault was half the module's cost on fork-and-write, and its
+ * instances limited the tasks inside at once.
  *
  * Anything that hooks the return of ptep_clear_flush() (another kretprobe,
- * the function graph tracer) replaces the return address this relies on.
- * A call from elsewhere that clears the very entry of the fault the task is
- * in, which only the copy site does, is therefore not ignored but counted in
- * nmissed of ptep_clear_flush, so that the loss shows.
+ * the function graph tracer) replaces the return address this relies on:
+ * while it does, copies are not seen (see Documentation/cowstat.rst).
  */
 
-struct wp_rec {
-	struct vm_fault *vmf;	/* on the faulting task's stack until return */
-	struct mm_struct *mm;
-	unsigned int slot;
-};
-
-#define WP_MAXACTIVE		1024
-#define INFLIGHT_BITS		12
-#define INFLIGHT_SIZE		(1U << INFLIGHT_BITS)
-#define INFLIGHT_PROBES		16
-static_assert(INFLIGHT_SIZE >= 4 * WP_MAXACTIVE);
+#define UNSHARE_BITS		8
+#define UNSHARE_SIZE		(1U << UNSHARE_BITS)
+#define UNSHARE_PROBES		16
 
 /*
- * A slot belongs to the task that set ->task from NULL, and only that task
- * reads or writes its ->rec and frees it, so the slots need no lock.  A
- * task's record is in one of the INFLIGHT_PROBES slots from its hash on;
- * lookups look at all of them (slots are freed in any order).  With at most
- * WP_MAXACTIVE records in 4096 slots a full window is very unlikely, and
- * shows in nmissed.
+ * A slot belongs to the task that set ->task from NULL; only that task, or
+ * release_task() once it is dead, writes its other fields or frees it.  A
+ * task has at most one note, in one of the UNSHARE_PROBES slots from its
+ * hash on.  nr_unshare_notes lets write faults skip the table while it is
+ * empty, which is nearly always.
  */
-struct inflight_slot {
+struct unshare_note {
 	struct task_struct *task;
-	struct wp_rec *rec;
+	struct vm_area_struct *vma;
+	unsigned long address;
 };
 
-static struct inflight_slot inflight[INFLIGHT_SIZE];
+static struct unshare_note unshare_notes[UNSHARE_SIZE];
+static atomic_t nr_unshare_notes;
 
-static bool inflight_add(struct wp_rec *rec)
+static struct unshare_note *unshare_note_find(struct task_struct *tsk)
 {
-	unsigned int i, n = hash_ptr(current, INFLIGHT_BITS);
+	unsigned int i, n = hash_ptr(tsk, UNSHARE_BITS);
 
-	for (i = 0; i < INFLIGHT_PROBES; i++, n = (n + 1) % INFLIGHT_SIZE) {
-		struct inflight_slot *s = &inflight[n];
+	for (i = 0; i < UNSHARE_PROBES; i++, n = (n + 1) % UNSHARE_SIZE)
+		if (READ_ONCE(unshare_notes[n].task) == tsk)
+			return &unshare_notes[n];
+	return NULL;
+}
+NOKPROBE_SYMBOL(unshare_note_find);
 
-		if (READ_ONCE(s->task) || cmpxchg(&s->task, NULL, current))
+static void unshare_note_free(struct unshare_note *note)
+{
+	atomic_dec(&nr_unshare_notes);
+	/* our reads of ->vma and ->address are done before another task claims it */
+	smp_store_release(&note->task, NULL);
+}
+NOKPROBE_SYMBOL(unshare_note_free);
+
+/* Drop @tsk's note, if it has one: only @tsk itself, or after its death. */
+static void unshare_note_drop(struct task_struct *tsk)
+{
+	struct unshare_note *note;
+
+	if (likely(!atomic_read(&nr_unshare_notes)))
+		return;
+	note = unshare_note_find(tsk);
+	if (note)
+		unshare_note_free(note);
+}
+NOKPROBE_SYMBOL(unshare_note_drop);
+
+static bool unshare_note_add(struct vm_area_struct *vma, unsigned long address)
+{
+	unsigned int i, n = hash_ptr(current, UNSHARE_BITS);
+	struct unshare_note *note;
+
+	unshare_note_drop(current);
+	for (i = 0; i < UNSHARE_PROBES; i++, n = (n + 1) % UNSHARE_SIZE) {
+		note = &unshare_notes[n];
+		if (READ_ONCE(note->task) || cmpxchg(&note->task, NULL, current))
 			continue;
-		WRITE_ONCE(s->rec, rec);
-		rec->slot = n;
+		note->vma = vma;
+		note->address = address;
+		atomic_inc(&nr_unshare_notes);
 		return true;
 	}
 	return false;
 }
-NOKPROBE_SYMBOL(inflight_add);
+NOKPROBE_SYMBOL(unshare_note_add);
 
-static void inflight_del(struct wp_rec *rec)
+/* Is this copy the unshare current noted?  Then the note is used up. */
+static bool unshare_note_take(struct vm_area_struct *vma, unsigned long address)
 {
-	struct inflight_slot *s = &inflight[rec->slot];
+	struct unshare_note *note;
 
-	WRITE_ONCE(s->rec, NULL);
-	/* free for another task only once ->rec is reset */
-	smp_store_release(&s->task, NULL);
+	if (likely(!atomic_read(&nr_unshare_notes)))
+		return false;
+	note = unshare_note_find(current);
+	if (!note || note->vma != vma || note->address != address)
+		return false;
+	unshare_note_free(note);
+	return true;
 }
-NOKPROBE_SYMBOL(inflight_del);
+NOKPROBE_SYMBOL(unshare_note_take);
 
-/* The write fault current is inside, if it has a record. */
-static struct wp_rec *inflight_find(void)
-{
-	unsigned int i, n = hash_ptr(current, INFLIGHT_BITS);
-
-	for (i = 0; i < INFLIGHT_PROBES; i++, n = (n + 1) % INFLIGHT_SIZE)
-		if (READ_ONCE(inflight[n].task) == current)
-			return READ_ONCE(inflight[n].rec);
-	return NULL;
-}
-NOKPROBE_SYMBOL(inflight_find);
-
-/* Every write fault on a private mapping: count it, and note it for a copy. */
-static int wp_fault_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+/*
+ * Every write fault on a present write-protected PTE of a private mapping:
+ * count it.  An unshare leaves a note instead; one that cannot (a full
+ * window, very unlikely) shows in nmissed, as its copy will count.
+ */
+static int wp_fault_pre(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct vm_fault *vmf = vmf_arg(regs);
-	struct wp_rec *rec = (struct wp_rec *)ri->data;
 
-	if (!cow_write_fault(vmf))
-		return 1;
-	account_mm(vmf->vma->vm_mm, CS_COW_FAULTS, 1);
-	rec->vmf = vmf;
-	rec->mm = vmf->vma->vm_mm;
-	if (inflight_add(rec))
+	if (vmf->vma->vm_flags & VM_SHARED)
 		return 0;
-	kretprobe_lost(get_kretprobe(ri));
-	return 1;
-}
-NOKPROBE_SYMBOL(wp_fault_entry);
-
-static int wp_fault_return(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	inflight_del((struct wp_rec *)ri->data);
+	if (vmf->flags & FAULT_FLAG_UNSHARE) {
+		if (!unshare_note_add(vmf->vma, vmf->address))
+			kprobe_lost(kp);
+		return 0;
+	}
+	unshare_note_drop(current);
+	account_mm(vmf->vma->vm_mm, CS_COW_FAULTS, 1);
 	return 0;
 }
-NOKPROBE_SYMBOL(wp_fault_return);
+NOKPROBE_SYMBOL(wp_fault_pre);
 
 static int wp_reuse_pre(struct kprobe *kp, struct pt_regs *regs)
 {
@@ -322,42 +361,38 @@ static bool is_copy_site(unsigned long ret)
 NOKPROBE_SYMBOL(is_copy_site);
 
 /*
- * wp_page_copy() replaces the old entry now.  What it held (vmf->orig_pte,
- * which the kernel just found unchanged under the lock, and vmf->page, which
- * it holds a reference on) decides the counter.
+ * What the copy replaces, as vm_normal_page() sees it on x86, which has
+ * pte_special(): the zero page; a special entry (a raw PFN, no struct page
+ * to go by); or a page, anonymous (or KSM) or not.  wp_page_copy() holds a
+ * reference on that page.
  */
-static void wp_copied(const struct wp_rec *rec)
+static enum cowstat_counter copy_kind(pte_t pte)
 {
-	const struct vm_fault *vmf = rec->vmf;
-	enum cowstat_counter kind;
+	unsigned long pfn = pte_pfn(pte);
 
-	if (is_zero_pfn(pte_pfn(vmf->orig_pte)))
-		kind = CS_COW_ZERO;
-	else if (vmf->page && PageAnon(vmf->page))
-		kind = CS_COW_COPIES;	/* anonymous or KSM */
-	else
-		kind = CS_COW_FILE;	/* page cache (or a raw PFN) */
-	account_mm(rec->mm, kind, 1);
-	if (kind != CS_COW_ZERO)
-		account_mm(rec->mm, CS_COPIED_BYTES, PAGE_SIZE);
+	if (is_zero_pfn(pfn))
+		return CS_COW_ZERO;
+	if (!pte_special(pte) && pfn_valid(pfn) && PageAnon(pfn_to_page(pfn)))
+		return CS_COW_COPIES;
+	return CS_COW_FILE;
 }
-NOKPROBE_SYMBOL(wp_copied);
+NOKPROBE_SYMBOL(copy_kind);
 
 /* ptep_clear_flush(vma, address, ptep) */
 static int copy_site_pre(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct vm_area_struct *vma =
 		(struct vm_area_struct *)regs_get_kernel_argument(regs, 0);
+	unsigned long address = regs_get_kernel_argument(regs, 1);
 	pte_t *ptep = (pte_t *)regs_get_kernel_argument(regs, 2);
-	struct wp_rec *rec = inflight_find();
+	enum cowstat_counter kind;
 
-	/* No record: not in a write fault, an unshare, or a missed entry. */
-	if (!rec || rec->vmf->vma != vma || rec->vmf->pte != ptep)
+	if (!is_copy_site(compat_entry_return_address(regs)) ||
+	    unshare_note_take(vma, address))
 		return 0;
-	if (is_copy_site(compat_entry_return_address(regs)))
-		wp_copied(rec);
-	else
-		kprobe_lost(kp);	/* a hooked return address */
+	kind = copy_kind(ptep_get(ptep));
+	account_mm2(vma->vm_mm, kind, 1, CS_COPIED_BYTES,
+		    kind == CS_COW_ZERO ? 0 : PAGE_SIZE);
 	return 0;
 }
 NOKPROBE_SYMBOL(copy_site_pre);
@@ -513,8 +548,7 @@ static int file_fault_return(struct kretprobe_instance *ri, struct pt_regs *regs
 	 */
 	if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY))
 		return 0;
-	account_mm(data->mm, CS_COW_FILE, 1);
-	account_mm(data->mm, CS_COPIED_BYTES, PAGE_SIZE);
+	account_mm2(data->mm, CS_COW_FILE, 1, CS_COPIED_BYTES, PAGE_SIZE);
 	return 0;
 }
 NOKPROBE_SYMBOL(file_fault_return);
@@ -570,8 +604,7 @@ static int hugetlb_wp_return(struct kretprobe_instance *ri, struct pt_regs *regs
 
 	if (!pte_present(pte) || pte_pfn(pte) == data->pfn)
 		return 0;
-	account_mm(data->mm, CS_COW_HUGETLB, 1);
-	account_mm(data->mm, CS_COPIED_BYTES, data->size);
+	account_mm2(data->mm, CS_COW_HUGETLB, 1, CS_COPIED_BYTES, data->size);
 	return 0;
 }
 NOKPROBE_SYMBOL(hugetlb_wp_return);
@@ -602,10 +635,8 @@ static struct cowstat_probe probes[] = {
 	  .entry = reap_entry, .ret = reap_return,
 	  .data_size = sizeof(struct reap_data), .maxactive = 256 },
 	{ .symbol = "__set_task_comm", .required = false, .pre = rename_pre },
-	{ .symbol = "do_wp_page", .required = true,
-	  .entry = wp_fault_entry, .ret = wp_fault_return,
-	  .data_size = sizeof(struct wp_rec), .maxactive = WP_MAXACTIVE },
-	/* after do_wp_page, whose records it reads; see copy_sites_find() */
+	{ .symbol = "do_wp_page", .required = true, .pre = wp_fault_pre },
+	/* after do_wp_page, whose unshare notes it reads; see copy_sites_find() */
 	{ .symbol = "ptep_clear_flush", .required = true, .pre = copy_site_pre },
 	{ .symbol = "wp_page_reuse", .required = true, .pre = wp_reuse_pre },
 	{ .symbol = "do_fault", .required = true,
@@ -632,13 +663,6 @@ static void kprobe_lost(struct kprobe *kp)
 	atomic_long_inc(&container_of(kp, struct cowstat_probe, kp)->lost);
 }
 NOKPROBE_SYMBOL(kprobe_lost);
-
-static void kretprobe_lost(struct kretprobe *krp)
-{
-	if (krp)
-		atomic_long_inc(&container_of(krp, struct cowstat_probe, krp)->lost);
-}
-NOKPROBE_SYMBOL(kretprobe_lost);
 
 static int probe_register(struct cowstat_probe *p)
 {

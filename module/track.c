@@ -178,6 +178,25 @@ void cowstat_account(struct task_struct *tsk, enum cowstat_counter ctr, u64 n)
 	rcu_read_unlock();
 }
 
+/* Two counters of one event (a copy and its bytes), with one lookup. */
+void cowstat_account2(struct task_struct *tsk, enum cowstat_counter ctr1, u64 n1,
+		      enum cowstat_counter ctr2, u64 n2)
+{
+	struct cowstat_proc *p;
+
+	this_cpu_add(totals[ctr1], n1);
+	this_cpu_add(totals[ctr2], n2);
+	if (!tsk || (tsk->flags & PF_KTHREAD))
+		return;
+	rcu_read_lock();
+	p = proc_get(tsk);
+	if (p) {
+		atomic64_add(n1, &p->count[ctr1]);
+		atomic64_add(n2, &p->count[ctr2]);
+	}
+	rcu_read_unlock();
+}
+
 /*
  * @child was just created by copy_process() of @parent and has not run yet.
  * A child with a new address space (@new_mm) received @shared anonymous

@@ -26,6 +26,7 @@
 #include <sys/prctl.h>
 #include <sys/rseq.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
@@ -582,6 +583,125 @@ TEST_F_TIMEOUT(cowstat, parent_reuses_after_child_exit, TMO)
 	ASSERT_EQ(0, pagemap_region(j.r, n, ws->pm));
 	for (i = 0; i < n; i++)
 		EXPECT_EQ(ws->ppfn[i] & PM_PFN_MASK, ws->pm[i] & PM_PFN_MASK);
+	munmap(j.r, n * PG);
+}
+
+/*
+ * Child: once released, write k pages of the region, which an unshare has
+ * already made its own, and report its row around the writes and how many
+ * written pages kept their frame (reused in place).
+ */
+static int kid_write_after_unshare(void *arg)
+{
+	const struct job *j = arg;
+	struct report *rep = j->rep;
+	struct ws *w;
+	struct cs_row b, a;
+	long me;
+	size_t x;
+
+	wait_byte(j->go);
+	w = ws_new();
+	me = getpid();
+	KID_CHECK(rep, w);
+	KID_CHECK(rep, j->n <= WS_PFNS);
+	KID_CHECK(rep, !pagemap_region(j->r, j->n, w->ppfn));
+	KID_CHECK(rep, !cs_read_row(w, "processes", me, &b) && b.found);
+	write_units(j->r, j->first, j->k, PG, 0, 0x77);
+	KID_CHECK(rep, !cs_read_row(w, "processes", me, &a) && a.found);
+	KID_CHECK(rep, !pagemap_region(j->r, j->n, w->pm));
+	rep->val[0] = 0;
+	for (x = 0; x < j->k; x++)
+		if ((w->pm[j->first + x] & PM_PFN_MASK) ==
+		    (w->ppfn[j->first + x] & PM_PFN_MASK))
+			rep->val[0]++;
+	rep->before = b;
+	rep->after = a;
+	return 0;
+}
+
+/*
+ * Unshare is not a write: process_vm_readv() pins the child's pages
+ * read-only (FOLL_PIN), and a pinned anonymous page must be exclusive, so
+ * GUP makes the child copy every page it still shares with the parent
+ * (FAULT_FLAG_UNSHARE).  Those copies, which pagemap shows, are not COW
+ * writes: nothing is counted for either process.  The child's later writes
+ * to the pages, now exclusive, are reuses.
+ */
+TEST_F_TIMEOUT(cowstat, unshare_not_counted, TMO)
+{
+	const size_t n = 16, k = 7, first = 4;
+	struct ws *ws = self->ws;
+	struct report *rep = self->rep;
+	struct cs_row b, a, cb, ca;
+	struct iovec local, remote;
+	struct job j;
+	int rb, ra, rcb, rca, status;
+	ssize_t got;
+	pid_t pid, me = getpid();
+	size_t i, moved = 0, excl = 0, kept = 0;
+
+	BAIL_IF_SKIPPED();
+	/* maps: the one buffer that reading debugfs does not reuse */
+	ASSERT_LE(n * PG, sizeof(ws->maps));
+	j = (struct job){ .n = n, .first = first, .k = k, .unit = PG,
+			  .go = self->ks.go[0], .rep = rep };
+	j.r = region_new(n, 4);
+	ASSERT_NE(NULL, j.r);
+	ASSERT_EQ(0, pagemap_region(j.r, n, ws->ppfn));
+	ASSERT_EQ(0, kid_prepare(&self->ks, 0));
+	pid = kid_start(&self->ks, 0, kid_write_after_unshare, &j);
+	ASSERT_LT(0, pid);
+
+	local = (struct iovec){ .iov_base = ws->maps, .iov_len = n * PG };
+	remote = (struct iovec){ .iov_base = j.r, .iov_len = n * PG };
+	quiesce(ws);
+	rb = cs_read_row(ws, "processes", me, &b);
+	rcb = cs_read_row(ws, "processes", pid, &cb);
+	got = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	ra = cs_read_row(ws, "processes", me, &a);
+	rca = cs_read_row(ws, "processes", pid, &ca);
+
+	ASSERT_EQ((ssize_t)(n * PG), got) TH_LOG("process_vm_readv: %s", strerror(errno));
+	for (i = 0; i < n; i++)
+		EXPECT_EQ((char)(4 + i), ws->maps[i * PG]);
+	/* the child has its own copy of every page now, the parent kept its */
+	ASSERT_EQ(0, pagemap_region_of(pid, j.r, n, ws->pm));
+	ASSERT_EQ(0, pagemap_region(j.r, n, ws->kpf));
+	for (i = 0; i < n; i++) {
+		moved += (ws->pm[i] & PM_PFN_MASK) != (ws->ppfn[i] & PM_PFN_MASK);
+		excl += HAS(ws->pm[i], PM_EXCLUSIVE);
+		kept += (ws->kpf[i] & PM_PFN_MASK) == (ws->ppfn[i] & PM_PFN_MASK);
+	}
+	TH_LOG("after process_vm_readv: %zu of %zu child pages moved, %zu exclusive; parent kept %zu",
+	       moved, n, excl, kept);
+	EXPECT_EQ(n, moved);
+	EXPECT_EQ(n, excl);
+	EXPECT_EQ(n, kept);
+
+	ASSERT_EQ(0, rb);
+	ASSERT_EQ(0, ra);
+	ASSERT_EQ(0, rcb);
+	ASSERT_EQ(0, rca);
+	ASSERT_TRUE(b.found && a.found && cb.found && ca.found);
+	/* the unshare copies count nowhere */
+	EXPECT_DELTA(0, ca, cb, CS_COW_FAULTS);
+	EXPECT_DELTA(0, ca, cb, CS_COW_COPIES);
+	EXPECT_DELTA(0, ca, cb, CS_COW_REUSES);
+	EXPECT_DELTA(0, ca, cb, CS_COPIED_BYTES);
+	EXPECT_DELTA(0, a, b, CS_COW_FAULTS);
+	EXPECT_DELTA(0, a, b, CS_COW_COPIES);
+	EXPECT_DELTA(0, a, b, CS_COPIED_BYTES);
+
+	/* the child's writes: exclusive pages, so reuses in place */
+	kid_release(&self->ks);
+	status = kid_wait(&self->ks, 0);
+	ASSERT_KID_OK(self, status);
+	EXPECT_DELTA(k, rep->after, rep->before, CS_COW_FAULTS);
+	EXPECT_DELTA(k, rep->after, rep->before, CS_COW_REUSES);
+	EXPECT_DELTA(0, rep->after, rep->before, CS_COW_COPIES);
+	EXPECT_DELTA(0, rep->after, rep->before, CS_COPIED_BYTES);
+	EXPECT_EQ((long)k, rep->val[0]);
 	munmap(j.r, n * PG);
 }
 

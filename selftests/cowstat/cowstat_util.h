@@ -532,18 +532,34 @@ static inline int pread_all(int fd, void *buf, size_t len, off_t off)
 	return 0;
 }
 
-/* This process's pagemap entries of npages pages at addr. */
-static inline int pagemap_region(const void *addr, size_t npages, u64 *out)
+/* Process pid's pagemap entries of npages pages at addr (0: this one). */
+static inline int pagemap_region_of(long pid, const void *addr, size_t npages,
+				    u64 *out)
 {
-	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	int ret;
+	/* no stdio: fresh_fork() children call this too */
+	char path[32] = "/proc/self/pagemap", digits[20];
+	int fd, ret, nd = 0, at = 6;
 
+	if (pid > 0) {
+		for (; pid; pid /= 10)
+			digits[nd++] = '0' + pid % 10;
+		while (nd)
+			path[at++] = digits[--nd];
+		memcpy(path + at, "/pagemap", sizeof("/pagemap"));
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	ret = pread_all(fd, out, npages * sizeof(u64),
 			(unsigned long)addr / PG * sizeof(u64));
 	close(fd);
 	return ret;
+}
+
+/* This process's pagemap entries of npages pages at addr. */
+static inline int pagemap_region(const void *addr, size_t npages, u64 *out)
+{
+	return pagemap_region_of(0, addr, npages, out);
 }
 
 static inline int kpageflags_get(u64 pfn, size_t n, u64 *out)
