@@ -129,6 +129,7 @@ def check_parse_fake_files(argv):
     p = load(argv[2])
     assert t['sort'] == 'newcount', t['sort']
     assert t['module']['version'] == '9.9' and t['module']['probes_nmissed'] == 4
+    assert t['module']['copy_sites'] == ['f+0x1/0x9', 'f+0x5/0x9'], t['module']
     assert t['totals'] == {'cow_copies': 7, 'newcount': 3, 'forks': 2}, t['totals']
     rows = t['processes']
     assert [r['pid'] for r in rows] == [10, 11, 12], rows      # newcount desc, pid

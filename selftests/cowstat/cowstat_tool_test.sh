@@ -130,7 +130,7 @@ usage_errors() {
 parse_fake_files() {
 	local d=$tmp/fake rc
 	mkdir -p "$d/cowstat" "$tmp/empty"
-	printf 'version: 9.9\nkernel: k\ncow_copies: 7\nnewcount: 3\nforks: 2\nevicted: 0\nprobe.x: registered=yes required=yes nmissed=4\n' \
+	printf 'version: 9.9\nkernel: k\ncow_copies: 7\nnewcount: 3\nforks: 2\nevicted: 0\nprobe.x: registered=yes required=yes nmissed=4\ncopy_site: f+0x1/0x9\ncopy_site: f+0x5/0x9\n' \
 		>"$d/cowstat/summary"
 	printf 'cow_copies comm pid newcount ppid forks\n5 a\\040b\\134c\\351 10 1 1 2\n9 \\000 11 0 10 0\n3  12 0 10 0\n1 bad\n' \
 		>"$d/cowstat/processes"

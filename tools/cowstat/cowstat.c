@@ -877,7 +877,8 @@ static void json_module(const struct summary *s)
 
 	fputc('{', out);
 	for (i = 0; i < s->n; i++) {
-		if (counter_index(s->key[i]) >= 0)
+		/* copy_site lines repeat: one array after the loop */
+		if (counter_index(s->key[i]) >= 0 || !strcmp(s->key[i], "copy_site"))
 			continue;
 		fputs(first ? "" : ",", out);
 		first = false;
@@ -889,7 +890,15 @@ static void json_module(const struct summary *s)
 		else
 			json_str(out, s->val[i]);
 	}
-	fprintf(out, "%s\"probes_nmissed\":%llu}", first ? "" : ",", s->missed);
+	fprintf(out, "%s\"copy_sites\":[", first ? "" : ",");
+	for (i = 0, first = true; i < s->n; i++) {
+		if (strcmp(s->key[i], "copy_site"))
+			continue;
+		fputs(first ? "" : ",", out);
+		first = false;
+		json_str(out, s->val[i]);
+	}
+	fprintf(out, "],\"probes_nmissed\":%llu}", s->missed);
 }
 
 static void totals_of(const struct summary *s, unsigned long long *cnt)
@@ -922,11 +931,12 @@ static void sleep_secs(double s)
 		;
 }
 
-static void print_totals_line(const struct summary *s)
+/* The totals, wrapped at 80 columns; returns the number of lines. */
+static int print_totals_line(const struct summary *s)
 {
 	unsigned long long tot[MAX_COUNTERS];
 	char buf[64], item[128];
-	int i, col = 7;
+	int i, col = 7, lines = 1;
 
 	totals_of(s, tot);
 	fputs("totals:", out);
@@ -940,11 +950,13 @@ static void print_totals_line(const struct summary *s)
 		if (col + strlen(item) > 79) {
 			fputs("\n       ", out);
 			col = 7;
+			lines++;
 		}
 		fputs(item, out);
 		col += strlen(item);
 	}
 	fputc('\n', out);
+	return lines;
 }
 
 static int cmd_top(const struct opts *o)
@@ -952,6 +964,7 @@ static int cmd_top(const struct opts *o)
 	bool tty = !o->batch && !o->output && !o->json && isatty(STDOUT_FILENO);
 	long count = o->count ? o->count : o->json ? 1 : 0, iter;
 	size_t i, max_rows;
+	int term_rows, header_lines;
 	struct winsize ws;
 	struct row **v;
 	struct snap s;
@@ -993,11 +1006,11 @@ static int cmd_top(const struct opts *o)
 			}
 			fputs("]}\n", out);
 		} else {
-			max_rows = SIZE_MAX;
+			term_rows = 0;
 			if (tty) {
 				fputs("\033[H\033[2J", out);
-				if (!ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_row > 6)
-					max_rows = ws.ws_row - 6;
+				if (!ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws))
+					term_rows = ws.ws_row;
 			} else if (iter) {
 				fputc('\n', out);
 			}
@@ -1007,9 +1020,13 @@ static int cmd_top(const struct opts *o)
 				sum_str(&s.sum, "kernel") ?: "?",
 				(unsigned long long)s.live.n, sum_u64(&s.sum, "exited"),
 				sum_u64(&s.sum, "dropped"));
-			print_totals_line(&s.sum);
+			header_lines = 1 + print_totals_line(&s.sum) + 2;
 			fprintf(out, "sorted by %s; SHARED, INHERIT, COPIED in bytes, other counters in pages\n\n",
 				o->sort);
+			/* on a terminal: what fits below the header, column names and a spare line */
+			max_rows = SIZE_MAX;
+			if (term_rows > header_lines + 2)
+				max_rows = term_rows - header_lines - 2;
 			print_table(v, s.live.n, false, false, sort_idx, max_rows);
 		}
 		fflush(out);
