@@ -9,6 +9,7 @@
 # Oops, Call Trace or lockdep report, whatever the command returned.
 #
 # usage: scripts/vm-run.sh [-k RELEASE | -i IMAGE] [-c CPUS] [-m MEM] [-t SECS] -- CMD...
+#        scripts/vm-run.sh -A      print the accelerator it would use: KVM or TCG
 #
 # -k boots /boot/vmlinuz-RELEASE (with /lib/modules/RELEASE), -i a kernel
 # image of a build tree that has everything it needs built in (the debug
@@ -23,8 +24,10 @@ cpus=2
 mem=2G
 limit=900
 
-while getopts "k:i:c:m:t:" opt; do
+print_accel=
+while getopts "k:i:c:m:t:A" opt; do
 	case $opt in
+	A) print_accel=1 ;;
 	k) release=$OPTARG ;;
 	i) image=$OPTARG ;;
 	c) cpus=$OPTARG ;;
@@ -34,23 +37,7 @@ while getopts "k:i:c:m:t:" opt; do
 	esac
 done
 shift $((OPTIND - 1))
-[ $# -gt 0 ] || { echo "vm-run: no command" >&2; exit 2; }
-if [ -z "$image" ]; then
-	[ -n "$release" ] || release=$("$here/kernel-release.sh")
-	image=/boot/vmlinuz-$release
-fi
-[ -r "$image" ] || { echo "vm-run: no kernel image $image (run scripts/setup.sh)" >&2; exit 2; }
 
-# The command runs under guest-wrap.sh, which checks the guest's kernel log
-# after it and prints one status line that is checked here as well, so a
-# guest that dies early cannot pass.
-#
-# The guest's console (its kernel log as it happens) goes to a file, shown
-# when the run fails: a guest that oopses or locks up panics at once (and
-# virtme-ng's panic=-1 with qemu's -no-reboot ends the VM), and one that
-# hangs otherwise is killed after the time limit, qemu included: timeout runs
-# vng in its own process group and signals the whole group.
-#
 # KVM is used only where it is the processor's own (kvm_intel or kvm_amd):
 # a /dev/kvm can also come from kvm_pvm, a software KVM for nested clouds
 # that runs only guest kernels built for it; a Debian kernel hangs there
@@ -73,6 +60,26 @@ if [ -z "$accel_choice" ]; then
 		accel_choice=kvm
 	fi
 fi
+if [ -n "$print_accel" ]; then
+	echo "$accel_choice" | tr a-z A-Z
+	exit 0
+fi
+[ $# -gt 0 ] || { echo "vm-run: no command" >&2; exit 2; }
+if [ -z "$image" ]; then
+	[ -n "$release" ] || release=$("$here/kernel-release.sh")
+	image=/boot/vmlinuz-$release
+fi
+[ -r "$image" ] || { echo "vm-run: no kernel image $image (run scripts/setup.sh)" >&2; exit 2; }
+
+# The command runs under guest-wrap.sh, which checks the guest's kernel log
+# after it and prints one status line that is checked here as well, so a
+# guest that dies early cannot pass.
+#
+# The guest's console (its kernel log as it happens) goes to a file, shown
+# when the run fails: a guest that oopses or locks up panics at once (and
+# virtme-ng's panic=-1 with qemu's -no-reboot ends the VM), and one that
+# hangs otherwise is killed after the time limit, qemu included: timeout runs
+# vng in its own process group and signals the whole group.
 case $accel_choice in
 kvm) accel=() ;;
 tcg) accel=(--disable-kvm --qemu-opts="-accel tcg,thread=single") ;;
