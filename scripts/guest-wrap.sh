@@ -4,15 +4,16 @@
 # Runs inside the VM (see vm-run.sh): run the command, then fail on any kernel
 # report in the guest's log.  Also usable on a real test VM by hand.
 
-bad='BUG:|WARNING:|Oops|Call Trace|lockdep|UBSAN:'
+# kernel_reports, kernel_report_context: what counts as a report
+. "$(dirname "$0")/../selftests/cowstat/kernel_log.sh"
 
 echo "cowstat-vm: kernel $(uname -r), $(nproc) CPUs"
 "$@"
 rc=$?
 
-if dmesg | grep -E "$bad" >/dev/null; then
+if kernel_reports >/dev/null; then
 	echo "cowstat-vm: kernel log NOT clean:"
-	dmesg | grep -E -B 2 -A 20 "$bad" | head -n 80
+	kernel_report_context
 	echo "cowstat-vm: exit status $rc (kernel log NOT clean)"
 	exit 125
 fi

@@ -9,6 +9,9 @@
 
 n=0 pass=0 fail=0 skip=0
 
+# kernel_reports, kernel_report_context
+. "$(dirname "${BASH_SOURCE[0]}")/kernel_log.sh"
+
 ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
 not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; }
 skip() { n=$((n + 1)); skip=$((skip + 1)); echo "ok $n $1 # SKIP $2"; }

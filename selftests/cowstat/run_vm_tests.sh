@@ -39,11 +39,6 @@ ntests=19
 
 loaded() { grep -q '^cowstat ' /proc/modules; }
 
-# Kernel reports (as scripts/guest-wrap.sh checks for) since line $1 of dmesg.
-kernel_reports() {
-	dmesg | tail -n +"$(($1 + 1))" |
-		grep -E 'BUG:|WARNING:|Oops|Call Trace|lockdep|UBSAN:'
-}
 dmesg_lines() { dmesg | wc -l; }
 
 echo "TAP version 13"

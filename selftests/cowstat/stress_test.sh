@@ -29,7 +29,6 @@ echo "1..$ntests"
 [ -d "$dbg" ] || skip_rest "$dbg missing: cowstat.ko not loaded"
 [ -x "$workload" ] || skip_rest "no workload binary $workload"
 
-bad='BUG:|WARNING:|Oops|Call Trace|lockdep|UBSAN:'
 start=$(dmesg | wc -l)
 
 # 1: the stress itself
@@ -70,9 +69,8 @@ log "summary: $(tr '\n' ' ' <"$dbg/summary" | cut -c1-400)"
 result $rc stress_ran
 
 # 2: no kernel report during the stress
-if dmesg | tail -n +"$((start + 1))" | grep -E "$bad" >/dev/null; then
-	dmesg | tail -n +"$((start + 1))" | grep -E -B 2 -A 20 "$bad" |
-		head -n 40 | sed 's/^/# dmesg: /'
+if kernel_reports "$start" >/dev/null; then
+	kernel_report_context "$start" | head -n 40 | sed 's/^/# dmesg: /'
 	not_ok kernel_log_clean
 else
 	ok kernel_log_clean
