@@ -3,7 +3,8 @@
 #
 # The demo, inside the VM (or on a real test VM, as root): load the module,
 # run the fork-and-write workload, show the module's numbers for it next to
-# what the workload did, unload.
+# what the workload did, then the same through the cowstat tool (its run
+# mode, then one refresh of its table), unload.
 
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,3 +33,9 @@ awk -v p="$parent" -v c="$child" '
 echo
 echo "$d/summary:"
 sed 's/^/  /' "$d/summary"
+echo
+echo "cowstat run -- fork_write -m 16 -c 50 (the tool's report of a run):"
+"$top/tools/cowstat/cowstat" run -- "$top/tools/demo/fork_write" -m 16 -c 50 -p 0 >/dev/null
+echo
+echo "cowstat -b -n 1 (one refresh of the table, top 5 rows):"
+"$top/tools/cowstat/cowstat" -b -n 1 | head -n 14
