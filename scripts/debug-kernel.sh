@@ -85,9 +85,31 @@ build() {
 		check_config
 		echo "$frag" >"$cache/config.stamp"
 	fi
+	keep_out_of_line
 	log "building $(cd "$tree" && make -s kernelrelease) (make -j$jobs)"
 	make -C "$tree" -s -j"$jobs" bzImage modules >&2
 	log "built $(image)"
+}
+
+# The module probes wp_page_reuse() and do_fault() (mm/memory.c), which are
+# functions of their own in Debian's kernels but which gcc inlines in this
+# much smaller configuration; on it the module refuses to load ("cannot
+# probe wp_page_reuse ... (error -2)").  This kernel is for checking the
+# module's memory safety and locking, so its mm/memory.c keeps the two out
+# of line, as Debian's builds have them.  Idempotent.
+keep_out_of_line() {
+	local f=$tree/mm/memory.c
+	if grep -q '^static inline void wp_page_reuse(struct vm_fault \*vmf)$' "$f"; then
+		log "mm/memory.c: wp_page_reuse() noinline"
+		sed -i 's/^static inline void wp_page_reuse(struct vm_fault \*vmf)$/static noinline void wp_page_reuse(struct vm_fault *vmf)/' "$f"
+	fi
+	if grep -q '^static vm_fault_t do_fault(struct vm_fault \*vmf)$' "$f"; then
+		log "mm/memory.c: do_fault() noinline"
+		sed -i 's/^static vm_fault_t do_fault(struct vm_fault \*vmf)$/static noinline vm_fault_t do_fault(struct vm_fault *vmf)/' "$f"
+	fi
+	grep -q '^static noinline void wp_page_reuse(struct vm_fault \*vmf)$' "$f" &&
+		grep -q '^static noinline vm_fault_t do_fault(struct vm_fault \*vmf)$' "$f" ||
+		die "mm/memory.c: cannot mark wp_page_reuse() and do_fault() noinline"
 }
 
 # Every option the fragments ask for must have survived olddefconfig
