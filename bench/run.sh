@@ -79,7 +79,11 @@ table=$(awk '
 		target("reading processes, 10,000 tracked, at most 50 ms", rmed, rmed <= 50, "%.1f ms")
 	}
 	function target(what, v, met, fmt) {
-		printf "| %s | " fmt " | %s |\n", what, v, met ? "met" : "**missed**"
+		# added_x is 1e9 where the module added no time at all
+		if (fmt == "%.1fx" && v >= 1e9)
+			printf "| %s | module adds nothing | met |\n", what
+		else
+			printf "| %s | " fmt " | %s |\n", what, v, met ? "met" : "**missed**"
 	}' "$out")
 
 echo
