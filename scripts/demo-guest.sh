@@ -35,7 +35,8 @@ echo "$d/summary:"
 sed 's/^/  /' "$d/summary"
 echo
 echo "cowstat run -- fork_write -m 16 -c 50 (the tool's report of a run):"
-"$top/tools/cowstat/cowstat" run -- "$top/tools/demo/fork_write" -m 16 -c 50 -p 0 >/dev/null
+# the report goes to stderr, which the VM harness keeps for its console
+"$top/tools/cowstat/cowstat" run -- "$top/tools/demo/fork_write" -m 16 -c 50 -p 0 2>&1 >/dev/null
 echo
 echo "cowstat -b -n 1 (one refresh of the table, top 5 rows):"
 "$top/tools/cowstat/cowstat" -b -n 1 | head -n 14
