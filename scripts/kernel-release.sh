@@ -1,95 +1,88 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Print the release of a Debian kernel cowstat is built for and tested on.
+# Print the release of a kernel of kernels.table, the kernels cowstat is
+# built and tested on.
 #
-#   scripts/kernel-release.sh          the default: 6.1
-#   scripts/kernel-release.sh 6.1      what bookworm's linux-image-amd64
-#                                      (installed) points at
-#   scripts/kernel-release.sh 6.12     what bookworm-backports'
-#                                      linux-image-amd64 points at (from apt's
-#                                      lists: the metapackage itself is not
-#                                      installed, 6.1's is)
-#   scripts/kernel-release.sh 7.2      the sid release scripts/sid-kernel.sh
-#                                      prepare installed (run that first)
-#   scripts/kernel-release.sh --all    every supported series' release, one
-#                                      a line
-#   scripts/kernel-release.sh --series every supported series (6.1 ...)
-#   scripts/kernel-release.sh --version 6.12
-#                                      the package version of that series'
-#                                      metapackage (for scripts/setup.sh)
+#   scripts/kernel-release.sh            the default kernel: 6.1
+#   scripts/kernel-release.sh NAME       the release of the table's row NAME
+#                                        (6.1-rt -> 6.1.0-57-rt-amd64)
+#   scripts/kernel-release.sh --names [full|build|host|chroot]
+#                                        the table's names, one a line; only
+#                                        those rows whose test or build
+#                                        column is that, if given
+#   scripts/kernel-release.sh --all      "NAME RELEASE TEST BUILD" for every
+#                                        row ("-" for a release not known yet)
+#   scripts/kernel-release.sh --name RELEASE
+#                                        the row whose release is RELEASE
+#   scripts/kernel-release.sh --version NAME
+#                                        the version of a host row's image
+#                                        metapackage in its suite
+#
+# A host row's release is read off its image metapackage's Depends in its
+# suite, from the host's apt lists (scripts/setup.sh adds the suite and
+# installs that release); for the host's own release (bookworm) its
+# -security and -updates suites count too.  A chroot row's release is the
+# one scripts/chroot-kernel.sh prepare resolved the same way in its chroot
+# and installed (run that first).
 
 set -euo pipefail
 
-SERIES=(6.1 6.12 7.2)
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 
-# "linux-image-6.1.0-56-amd64 (= 6.1.140-1)" -> 6.1.0-56-amd64
-release_of_depends() {
-	local rel
-	rel=$(echo "$1" | sed -n 's/^linux-image-\([^ ,]*\).*/\1/p')
-	[ -n "$rel" ] || { echo "kernel-release: cannot parse '$1'" >&2; return 1; }
-	echo "$rel"
-}
-
-# The version of linux-image-amd64 that bookworm-backports has.  Not
-# trixie's or sid's, which apt knows about too (virtme-ng comes from trixie).
-backports_version() {
-	local ver
-	ver=$(apt-cache madison linux-image-amd64 2>/dev/null |
-		awk -F' *[|] *' '$3 ~ / bookworm-backports\// { print $2; exit }')
-	[ -n "$ver" ] || {
-		echo "kernel-release: apt knows no linux-image-amd64 in bookworm-backports (run scripts/setup.sh)" >&2
-		return 1
-	}
-	case $ver in
-	6.12.*) echo "$ver" ;;
-	*) echo "kernel-release: bookworm-backports has linux-image-amd64 $ver, not 6.12" >&2; return 1 ;;
-	esac
-}
+DEFAULT=6.1
 
 release() {
-	local dep ver
-	case $1 in
-	6.1)
-		dep=$(dpkg-query -W -f '${Depends}' linux-image-amd64 2>/dev/null) || {
-			echo "kernel-release: linux-image-amd64 is not installed (run scripts/setup.sh)" >&2
-			return 1
-		}
-		case $dep in
-		linux-image-6.1.*) ;;
-		*) echo "kernel-release: the installed linux-image-amd64 is not 6.1: '$dep'" >&2; return 1 ;;
-		esac
-		release_of_depends "$dep"
-		;;
-	6.12)
-		ver=$(backports_version) || return 1
-		dep=$(apt-cache show "linux-image-amd64=$ver" | sed -n 's/^Depends: //p' | head -n 1)
-		release_of_depends "$dep"
-		;;
-	7.2)
-		"$(dirname "$0")/sid-kernel.sh" release
-		;;
-	*)
-		echo "kernel-release: unknown series '$1' (supported: ${SERIES[*]})" >&2
+	local r
+	kernel_row "$1" || {
+		echo "$prog: no kernel '$1' in $table_file (names: $(table_names | tr '\n' ' '))" >&2
 		return 1
-		;;
-	esac
+	}
+	if [ -n "$K_CHROOT" ]; then
+		"$here/chroot-kernel.sh" release "$1"
+		return
+	fi
+	r=$(meta_release "$K_SUITE" "$K_IMAGE" linux-image) || {
+		echo "$prog: (run scripts/setup.sh)" >&2
+		return 1
+	}
+	echo "${r%% *}"
 }
 
-case ${1:-6.1} in
---series)
-	echo "${SERIES[*]}"
+case ${1:-} in
+--names)
+	table_names "${2:-}"
+	;;
+--series)	# the old name of --names
+	table_names | tr '\n' ' ' | sed 's/ $/\n/'
 	;;
 --all)
-	for s in "${SERIES[@]}"; do
-		release "$s"
+	table_rows | while read -r name suite image headers env test; do
+		echo "$name $(release "$name" 2>/dev/null || echo -) $test $env"
 	done
 	;;
+--name)
+	[ -n "${2:-}" ] || { echo "usage: $0 --name RELEASE" >&2; exit 2; }
+	for n in $(table_names); do
+		if [ "$(release "$n" 2>/dev/null)" = "$2" ]; then
+			echo "$n"
+			exit 0
+		fi
+	done
+	echo "$prog: no kernel of $table_file has release $2" >&2
+	exit 1
+	;;
 --version)
-	[ "${2:-}" = 6.12 ] || { echo "kernel-release: --version only for 6.12" >&2; exit 1; }
-	backports_version
+	kernel_row "${2:-}" || { echo "$prog: no kernel '${2:-}' in $table_file" >&2; exit 1; }
+	r=$(meta_release "$K_SUITE" "$K_IMAGE" linux-image) || exit 1
+	echo "${r#* }"
+	;;
+-*)
+	sed -n '3,/^$/s/^# \{0,1\}//p' "$0" >&2
+	exit 2
 	;;
 *)
-	release "${1:-6.1}"
+	release "${1:-$DEFAULT}"
 	;;
 esac

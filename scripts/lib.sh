@@ -35,8 +35,20 @@ debian_archive_uri() {
 
 # apt-cache of the host; scripts/chroot-kernel.sh redefines it to run in a
 # chroot (and sets apt_root to that chroot's directory).
+# Machines set up from container images often have apt's binary cache turned
+# off (Dir::Cache::pkgcache ""), and then every apt-cache call parses all
+# the package lists again (1.5 s here); as root, keep one under
+# /var/cache/cowstat/apt instead (apt rebuilds it when the lists change).
 apt_root=
-apt_cache() { apt-cache "$@"; }
+apt_cache() {
+	local c=/var/cache/cowstat/apt
+	if [ "$(id -u)" = 0 ] && mkdir -p "$c" 2>/dev/null; then
+		apt-cache -o Dir::Cache::pkgcache="$c/pkgcache.bin" \
+			-o Dir::Cache::srcpkgcache="$c/srcpkgcache.bin" "$@"
+	else
+		apt-cache "$@"
+	fi
+}
 
 # Does the host's apt know SUITE?
 apt_knows_suite() {
@@ -144,11 +156,17 @@ meta_release() {
 # Install local .deb files on the host.  apt-get (not dpkg -i) because it
 # waits for the dpkg lock, which another preparation running in parallel, or
 # scripts/setup.sh, may hold; the packages' dependencies are already there.
-# Its chatter (debconf without apt-utils, update-initramfs) is shown only
-# on failure.
+# Its chatter (debconf without apt-utils) is shown only on failure.
+#
+# INITRD=No: the kernels are only booted by virtme-ng, which makes its own
+# initramfs, so initramfs-tools' kernel hook is skipped (25 s a kernel).  The
+# DKMS lock of selftests/cowstat/dkms_test.sh is held meanwhile, because
+# DKMS's own kernel hook would otherwise build a cowstat that a DKMS test
+# running in parallel has just added, for this new kernel.
 host_install_debs() {
 	local out rc=0
-	out=$(DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	out=$(flock /run/lock/cowstat-dkms.lock env INITRD=No \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		--no-install-recommends -o DPkg::Lock::Timeout=900 "$@" 2>&1) || rc=$?
 	[ "$rc" = 0 ] || echo "$out" >&2
 	return "$rc"
