@@ -1,60 +1,50 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Every difference between the kernels cowstat supports lives here, so that
- * the rest of the module reads like code for a single kernel.
+ * Every difference between the kernels cowstat supports lives here, each
+ * decided at the upstream version where the code changed, so that the rest
+ * of the module reads like code for a single kernel.  Supported: 5.10 up to
+ * the newest tested series (Kbuild states the range and refuses others).
+ * What differs, for cowstat (sources: each version's mm/memory.c,
+ * mm/hugetlb.c and include/linux/mm*.h):
  *
- * Supported: 6.1 (Debian 12), 6.12 (bookworm-backports, Debian 13) and 7.2
- * (Debian sid).  Any other series is refused at build time rather than
- * counted wrong: each must first be checked against its mm/memory.c,
- * mm/hugetlb.c and a booted kernel's /proc/kallsyms.  What differs, for
- * cowstat:
+ * - mm->rss_stat: atomics before 6.2, percpu_counters since (6.2, "mm:
+ *   convert mm's rss stats into percpu_counter");
+ * - FAULT_FLAG_UNSHARE exists since 5.19 ("mm: support GUP-triggered
+ *   unsharing of anonymous pages"); before it no fault unshares;
+ * - the hugetlb write fault: hugetlb_cow() without fault flags before
+ *   5.19, hugetlb_wp() with them since (the same commit), then taking the
+ *   vm_fault: see compat_hugetlb_wp_args().
  *
- * - mm->rss_stat: atomics on 6.1, percpu_counters since 6.2;
- * - hugetlb_wp(): its arguments (three layouts, see below), and
- *   huge_ptep_get() takes the mm since 6.12;
- * - wp_page_copy(): its own function on 6.1, inlined into do_wp_page() on
- *   Debian's 6.12 and 7.2.  That is a matter of the compiler, not of the
- *   version, so it is not decided here but at load time: probes.c looks for
- *   the calls of ptep_clear_flush() in whichever of the two exists.
+ * Whether wp_page_copy() and wp_page_reuse() are functions of their own or
+ * inlined into do_wp_page() is a matter of the compiler, not of the version,
+ * so it is decided at load time (probes.c).  The instruction set's part,
+ * huge page table entries included, is in arch.h.
  */
 #ifndef _COWSTAT_COMPAT_H
 #define _COWSTAT_COMPAT_H
 
 #include <linux/version.h>
-#include <linux/hugetlb.h>
 #include <linux/mm.h>
 #include <linux/mm_types.h>
 #include <linux/percpu_counter.h>
 #include <linux/ptrace.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/signal.h>
-#include <linux/string.h>
+#include <linux/sched/task_stack.h>
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0) && \
-	LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
-#define COMPAT_SERIES_6_1
-#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0) && \
-	LINUX_VERSION_CODE < KERNEL_VERSION(6, 13, 0)
-#define COMPAT_SERIES_6_12
-#elif LINUX_VERSION_CODE >= KERNEL_VERSION(7, 2, 0) && \
-	LINUX_VERSION_CODE < KERNEL_VERSION(7, 3, 0)
-#define COMPAT_SERIES_7_2
-#else
-#error "cowstat supports Linux 6.1, 6.12 and 7.2 only so far"
-#endif
-
-#ifndef CONFIG_X86_64
-#error "cowstat supports x86-64 only so far (see compat_direct_call())"
+#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 10, 0)
+#error "cowstat supports Linux 5.10 and later"
 #endif
 
 /*
  * Anonymous pages (MM_ANONPAGES, in base pages) mapped by @mm, exactly, for
  * a child that copy_process() has just made and that has not run.
  */
-#ifdef COMPAT_SERIES_6_1
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
 /*
- * Fork adds the child's rss with atomic_long_add() straight into
- * mm->rss_stat (not the per-task cache), so a plain read is exact.
+ * Fork adds the child's rss with add_mm_rss_vec(), atomic_long_add()
+ * straight into mm->rss_stat (not the per-task cache of
+ * SPLIT_RSS_COUNTING), so a plain read is exact.
  */
 static inline unsigned long compat_mm_anon_pages(struct mm_struct *mm)
 {
@@ -76,8 +66,23 @@ static inline unsigned long compat_mm_anon_pages(struct mm_struct *mm)
 #endif
 
 /*
- * A hugetlb_wp() call at its entry: the VMA, the fault flags and the huge
- * page table entry it is about to resolve.
+ * No fault unshares before 5.19, and fault flags were #defines before 5.13
+ * (an enum since): a flag no fault has.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 19, 0)
+#define FAULT_FLAG_UNSHARE 0
+#endif
+
+/* The function that resolves a write fault on a present hugetlb entry. */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 19, 0)
+#define COMPAT_HUGETLB_WP "hugetlb_cow"
+#else
+#define COMPAT_HUGETLB_WP "hugetlb_wp"
+#endif
+
+/*
+ * A COMPAT_HUGETLB_WP call at its entry: the VMA, the fault flags and the
+ * huge page table entry it is about to resolve.
  */
 struct compat_hugetlb_wp_args {
 	struct vm_area_struct *vma;
@@ -86,75 +91,42 @@ struct compat_hugetlb_wp_args {
 	pte_t *ptep;
 };
 
-#ifdef COMPAT_SERIES_6_1
-/* hugetlb_wp(mm, vma, address, ptep, flags, pagecache_page, ptl) */
+/*
+ * Three layouts:
+ * - (mm, vma, address, ptep, [flags since 5.19,] pagecache_page, ptl);
+ * - (pagecache_folio, vmf) since 6.10;
+ * - (vmf) since 6.16 ("mm,hugetlb: change mechanism to detect a COW on
+ *   private mapping"), a fix that stable kernels below 6.16 took too.
+ * So the version cannot tell the last two apart.  The vm_fault is always
+ * hugetlb_fault()'s local variable, on this task's stack, where no mm,
+ * folio or VMA ever is: that tells all three.
+ */
 static inline void compat_hugetlb_wp_args(struct pt_regs *regs,
 					  struct compat_hugetlb_wp_args *a)
 {
-	a->vma = (struct vm_area_struct *)regs_get_kernel_argument(regs, 1);
+	void *arg0 = (void *)regs_get_kernel_argument(regs, 0);
+	void *arg1 = (void *)regs_get_kernel_argument(regs, 1);
+	struct vm_fault *vmf = NULL;
+
+	if (object_is_on_stack(arg0))
+		vmf = arg0;
+	else if (object_is_on_stack(arg1))
+		vmf = arg1;
+	if (vmf) {
+		a->vma = vmf->vma;
+		a->address = vmf->address;
+		a->ptep = vmf->pte;
+		a->flags = vmf->flags;
+		return;
+	}
+	a->vma = arg1;
 	a->address = regs_get_kernel_argument(regs, 2);
 	a->ptep = (pte_t *)regs_get_kernel_argument(regs, 3);
+#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 19, 0)
+	a->flags = FAULT_FLAG_WRITE;
+#else
 	a->flags = regs_get_kernel_argument(regs, 4);
-}
-#else
-/*
- * hugetlb_wp(pagecache_folio, vmf) on 6.12; hugetlb_wp(vmf) on 7.2, which
- * finds the page cache folio itself.
- */
-static inline void compat_hugetlb_wp_args(struct pt_regs *regs,
-					  struct compat_hugetlb_wp_args *a)
-{
-#ifdef COMPAT_SERIES_6_12
-	struct vm_fault *vmf = (struct vm_fault *)regs_get_kernel_argument(regs, 1);
-#else
-	struct vm_fault *vmf = (struct vm_fault *)regs_get_kernel_argument(regs, 0);
 #endif
-
-	a->vma = vmf->vma;
-	a->address = vmf->address;
-	a->ptep = vmf->pte;
-	a->flags = vmf->flags;
-}
-#endif
-
-/* The huge page table entry at @ptep (6.12 on pass the mm and address along). */
-static inline pte_t compat_huge_ptep_get(struct mm_struct *mm,
-					 unsigned long address, pte_t *ptep)
-{
-#ifdef COMPAT_SERIES_6_1
-	return huge_ptep_get(ptep);
-#else
-	return huge_ptep_get(mm, address, ptep);
-#endif
-}
-
-/*
- * The return address of a function entered through a kprobe on its entry
- * (ftrace-based, or int3 at the first instruction): nothing has touched the
- * stack since the call pushed it.  rethook takes it from the same word for
- * kretprobes.
- */
-static inline unsigned long compat_entry_return_address(struct pt_regs *regs)
-{
-	return *(unsigned long *)kernel_stack_pointer(regs);
-}
-
-/*
- * If the bytes at @addr are a direct near call, store its destination in
- * @dest and return the call's length.  x86-64: e8 and a 32-bit displacement
- * from the next instruction.  This only looks at bytes: the caller must make
- * sure that @addr starts an instruction (probes.c asks the kprobes core,
- * which decodes the function from its start).
- */
-static inline unsigned int compat_direct_call(unsigned long addr, unsigned long *dest)
-{
-	s32 rel;
-
-	if (*(const u8 *)addr != 0xe8)
-		return 0;
-	memcpy(&rel, (const void *)(addr + 1), sizeof(rel));
-	*dest = addr + 5 + (long)rel;
-	return 5;
 }
 
 /*

@@ -81,6 +81,12 @@ int cowstat_probes_register(void);
 void cowstat_probes_unregister(void);
 void cowstat_probes_show(struct seq_file *m);
 
+/* text.c: kernel text at load time; never from a handler. */
+int cowstat_text_extent(const char *name, unsigned long *start, unsigned long *size);
+int cowstat_text_calls(const char *func, unsigned long target,
+		       unsigned long *rets, unsigned int max);
+int cowstat_text_branches_to(const char *func, unsigned long target);
+
 /* debugfs.c */
 int cowstat_debugfs_init(void);
 void cowstat_debugfs_exit(void);

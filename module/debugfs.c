@@ -22,6 +22,7 @@
 #include <linux/debugfs.h>
 #include <linux/device.h>
 #include <linux/fs.h>
+#include <linux/mm.h>		/* kvfree() before it moved to slab.h */
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>

@@ -75,6 +75,10 @@ static int __init cowstat_init(void)
 	if (err)
 		goto err_debugfs;
 	cowstat_track_start();
+#ifdef COWSTAT_UNTESTED
+	pr_warn("kernel %s is newer than %s, the newest series cowstat was tested on: a trial build (COWSTAT_UNTESTED=1), its numbers are unverified\n",
+		init_utsname()->release, COWSTAT_NEWEST_TESTED);
+#endif
 	pr_info("version %s loaded on %s (max_tracked=%u history=%u)\n",
 		COWSTAT_VERSION, init_utsname()->release,
 		cowstat_max_tracked, cowstat_history);

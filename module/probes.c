@@ -24,6 +24,7 @@
 #include <linux/seq_file.h>
 #include <linux/utsname.h>
 
+#include "arch.h"
 #include "compat.h"
 #include "cowstat.h"
 
@@ -339,26 +340,72 @@ static int wp_reuse_pre(struct kprobe *kp, struct pt_regs *regs)
 }
 NOKPROBE_SYMBOL(wp_reuse_pre);
 
-/* The copy site's calls of ptep_clear_flush(), set at load. */
-struct copy_site {
-	unsigned long call;	/* the call instruction */
-	unsigned long ret;	/* the address it returns to */
+/*
+ * The calls of one out-of-line function (@callee) from the code that
+ * resolves a write fault (@funcs), found at load: a hit of @callee that
+ * returns into one of them is the event, and any other caller's is not.
+ */
+#define MAX_CALL_SITES 4
+
+struct call_sites {
+	const char *what;		/* "copy" or "reuse", for the log */
+	const char *callee;
+	const char *const *funcs;	/* NULL-terminated */
+	unsigned int nr;
+	unsigned long ret[MAX_CALL_SITES];	/* the addresses they return to */
 };
 
-#define MAX_COPY_SITES 4
-static struct copy_site copy_sites[MAX_COPY_SITES];
-static unsigned int nr_copy_sites;
+#define FUNCS(...) ((const char *const []){ __VA_ARGS__, NULL })
 
-static bool is_copy_site(unsigned long ret)
+/*
+ * wp_page_copy() is its own function on some builds and inlined into its
+ * only caller do_wp_page() on others; both are searched (a function can
+ * also be inlined at some call sites and not at others).
+ */
+static struct call_sites copy_sites = {
+	.what = "copy", .callee = "ptep_clear_flush",
+	.funcs = FUNCS("wp_page_copy", "do_wp_page"),
+};
+
+/*
+ * Only where wp_page_reuse() has no symbol (gcc inlined it, as in Debian's
+ * 5.10): its ptep_set_access_flags() call, inlined with it into
+ * do_wp_page(), is the reuse.  wp_page_shared() and wp_pfn_shared() reuse
+ * through the same call, for shared mappings only, which the handler leaves
+ * out as wp_reuse_pre() does.
+ */
+static struct call_sites reuse_sites = {
+	.what = "reuse", .callee = "ptep_set_access_flags",
+	.funcs = FUNCS("do_wp_page"),
+};
+
+static bool call_site_hit(const struct call_sites *cs, struct pt_regs *regs)
 {
+	unsigned long ret = arch_entry_return_address(regs);
 	unsigned int i;
 
-	for (i = 0; i < nr_copy_sites; i++)
-		if (ret == copy_sites[i].ret)
+	for (i = 0; i < cs->nr; i++)
+		if (ret == cs->ret[i])
 			return true;
 	return false;
 }
-NOKPROBE_SYMBOL(is_copy_site);
+NOKPROBE_SYMBOL(call_site_hit);
+
+/*
+ * ptep_set_access_flags(vma, address, ptep, entry, dirty) from an inlined
+ * wp_page_reuse(): no unshare gets there (do_wp_page() returns before a
+ * reuse when unsharing), so a private mapping's is a write reusing the page.
+ */
+static int reuse_site_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct vm_area_struct *vma =
+		(struct vm_area_struct *)regs_get_kernel_argument(regs, 0);
+
+	if (call_site_hit(&reuse_sites, regs) && !(vma->vm_flags & VM_SHARED))
+		account_mm(vma->vm_mm, CS_COW_REUSES, 1);
+	return 0;
+}
+NOKPROBE_SYMBOL(reuse_site_pre);
 
 /*
  * What the copy replaces, as vm_normal_page() sees it on x86, which has
@@ -387,8 +434,7 @@ static int copy_site_pre(struct kprobe *kp, struct pt_regs *regs)
 	pte_t *ptep = (pte_t *)regs_get_kernel_argument(regs, 2);
 	enum cowstat_counter kind;
 
-	if (!is_copy_site(compat_entry_return_address(regs)) ||
-	    unshare_note_take(vma, address))
+	if (!call_site_hit(&copy_sites, regs) || unshare_note_take(vma, address))
 		return 0;
 	kind = copy_kind(ptep_get(ptep));
 	account_mm2(vma->vm_mm, kind, 1, CS_COPIED_BYTES,
@@ -398,120 +444,38 @@ static int copy_site_pre(struct kprobe *kp, struct pt_regs *regs)
 NOKPROBE_SYMBOL(copy_site_pre);
 
 /*
- * The extent [*start, *start + *size) of the kernel function @name.  A
- * disabled kprobe resolves the name the way the probes do, without arming.
+ * Fill @cs: the calls of its callee in its functions.  None at all means
+ * this kernel resolves the fault somewhere cowstat does not know: it
+ * refuses to load rather than count wrong.
  */
-static int text_extent(const char *name, unsigned long *start, unsigned long *size)
+static int call_sites_find(struct call_sites *cs)
 {
-	struct kprobe kp = { .symbol_name = name, .flags = KPROBE_FLAG_DISABLED };
-	char sym[KSYM_SYMBOL_LEN];
-	unsigned long addr, off;
-	const char *plus;
-	int err;
-
-	err = register_kprobe(&kp);
-	if (err)
-		return err;
-	addr = (unsigned long)kp.addr;
-	unregister_kprobe(&kp);
-
-	/* "name+0xoff/0xsize": kp.addr may be past an endbr64 (IBT) */
-	sprint_symbol(sym, addr);
-	plus = strrchr(sym, '+');
-	if (!plus || sscanf(plus, "+%lx/%lx", &off, size) != 2 || off >= *size)
-		return -ENOENT;
-	*start = addr - off;
-	return 0;
-}
-
-/*
- * Is @addr the start of an instruction?  The kprobes core decodes the
- * function from its start with the kernel's instruction decoder and refuses
- * (-EILSEQ) a probe anywhere else.  The probe is disabled: never armed.
- */
-static int insn_boundary(unsigned long addr)
-{
-	struct kprobe kp = { .addr = (kprobe_opcode_t *)addr,
-			     .flags = KPROBE_FLAG_DISABLED };
-	int err;
-
-	err = register_kprobe(&kp);
-	if (err == -EILSEQ)
-		return 0;
-	if (err)
-		return err;
-	unregister_kprobe(&kp);
-	return 1;
-}
-
-/*
- * Collect the calls of ptep_clear_flush() (which starts at @target) in the
- * function @name.  A call may go to the function's entry or, where the
- * kernel retargets calls (call depth tracking), into the padding of up to
- * 16 bytes before it.  Returns how many calls it added, or an error.
- */
-static int copy_sites_in(const char *name, unsigned long target)
-{
-	unsigned long start, size, p, dest;
-	unsigned int len;
-	int err, found = 0;
-
-	err = text_extent(name, &start, &size);
-	if (err)
-		return err == -ENOENT || err == -EINVAL ? 0 : err;
-	for (p = start; p + 5 <= start + size; p++) {
-		len = compat_direct_call(p, &dest);
-		if (!len || dest > target || dest + 16 < target)
-			continue;
-		/* bytes inside another instruction that happen to match? */
-		err = insn_boundary(p);
-		if (err < 0) {
-			pr_err("cannot decode %s+%#lx on kernel %s (error %d); not loading\n",
-			       name, p - start, init_utsname()->release, err);
-			return err;
-		}
-		if (!err)
-			continue;
-		if (nr_copy_sites == MAX_COPY_SITES) {
-			pr_err("more than %d calls of ptep_clear_flush in %s on kernel %s; not loading\n",
-			       MAX_COPY_SITES, name, init_utsname()->release);
-			return -E2BIG;
-		}
-		copy_sites[nr_copy_sites].call = p;
-		copy_sites[nr_copy_sites].ret = p + len;
-		nr_copy_sites++;
-		found++;
-	}
-	return found;
-}
-
-/*
- * Where the wp_page_copy() code is: in a function of its own, or, where the
- * compiler inlined it, in its only caller do_wp_page().  Both are searched
- * (a function can also be inlined at some call sites and not at others).
- */
-static int copy_sites_find(void)
-{
-	static const char *const funcs[] = { "wp_page_copy", "do_wp_page" };
 	unsigned long target, size;
-	unsigned int i;
-	int err;
+	const char *const *f;
+	int n;
 
-	nr_copy_sites = 0;
-	err = text_extent("ptep_clear_flush", &target, &size);
-	if (err) {
-		pr_err("cannot probe ptep_clear_flush on kernel %s (error %d); it is required, not loading\n",
-		       init_utsname()->release, err);
-		return err;
+	cs->nr = 0;
+	n = cowstat_text_extent(cs->callee, &target, &size);
+	if (n) {
+		pr_err("cannot probe %s on kernel %s (error %d); it is required, not loading\n",
+		       cs->callee, init_utsname()->release, n);
+		return n;
 	}
-	for (i = 0; i < ARRAY_SIZE(funcs); i++) {
-		err = copy_sites_in(funcs[i], target);
-		if (err < 0)
-			return err;
+	for (f = cs->funcs; *f; f++) {
+		n = cowstat_text_calls(*f, target, cs->ret + cs->nr,
+				       MAX_CALL_SITES - cs->nr);
+		if (n == -ENOENT)
+			continue;
+		if (n == -E2BIG)
+			pr_err("more than %d calls of %s in %s on kernel %s; not loading\n",
+			       MAX_CALL_SITES, cs->callee, *f, init_utsname()->release);
+		if (n < 0)
+			return n;
+		cs->nr += n;
 	}
-	if (!nr_copy_sites) {
-		pr_err("no call of ptep_clear_flush in wp_page_copy or do_wp_page on kernel %s: cannot count copies, not loading\n",
-		       init_utsname()->release);
+	if (!cs->nr) {
+		pr_err("no call of %s in %s on kernel %s: cannot count %s faults, not loading\n",
+		       cs->callee, cs->funcs[0], init_utsname()->release, cs->what);
 		return -ENOENT;
 	}
 	return 0;
@@ -553,6 +517,27 @@ static int file_fault_return(struct kretprobe_instance *ri, struct pt_regs *regs
 }
 NOKPROBE_SYMBOL(file_fault_return);
 
+/*
+ * Where do_fault() has no symbol of its own (Debian's 5.10 inlines it, and
+ * do_cow_fault(), into handle_mm_fault(); its only do_fault is the AMD
+ * IOMMU driver's): finish_fault(), which do_cow_fault() calls to install
+ * the copy.  A write to a private mapping there is always do_cow_fault()'s
+ * (do_read_fault() has no write, do_shared_fault() a shared mapping).  DAX
+ * installs its copies itself (VM_FAULT_DONE_COW) without finish_fault(): on
+ * such a kernel they are not counted (Documentation/cowstat.rst).
+ */
+static int finish_fault_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct vm_fault *vmf = vmf_arg(regs);
+	struct file_cow_data *data = (struct file_cow_data *)ri->data;
+
+	if (!(vmf->flags & FAULT_FLAG_WRITE) || (vmf->vma->vm_flags & VM_SHARED))
+		return 1;
+	data->mm = vmf->vma->vm_mm;
+	return 0;
+}
+NOKPROBE_SYMBOL(finish_fault_entry);
+
 /* --- transparent huge pages: do_huge_pmd_wp_page() --------------------- */
 
 static int thp_fault_pre(struct kprobe *kp, struct pt_regs *regs)
@@ -569,7 +554,6 @@ NOKPROBE_SYMBOL(thp_fault_pre);
 
 struct hugetlb_data {
 	struct mm_struct *mm;
-	unsigned long address;
 	pte_t *ptep;
 	unsigned long pfn;
 	unsigned long size;
@@ -584,9 +568,8 @@ static int hugetlb_wp_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	if ((a.flags & FAULT_FLAG_UNSHARE) || (a.vma->vm_flags & VM_SHARED))
 		return 1;
 	data->mm = a.vma->vm_mm;
-	data->address = a.address;
 	data->ptep = a.ptep;
-	data->pfn = pte_pfn(compat_huge_ptep_get(data->mm, a.address, a.ptep));
+	data->pfn = pte_pfn(arch_huge_ptep_get(a.ptep));
 	data->size = vma_kernel_pagesize(a.vma);
 	return 0;
 }
@@ -600,7 +583,7 @@ NOKPROBE_SYMBOL(hugetlb_wp_entry);
 static int hugetlb_wp_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct hugetlb_data *data = (struct hugetlb_data *)ri->data;
-	pte_t pte = compat_huge_ptep_get(data->mm, data->address, data->ptep);
+	pte_t pte = arch_huge_ptep_get(data->ptep);
 
 	if (!pte_present(pte) || pte_pfn(pte) == data->pfn)
 		return 0;
@@ -611,52 +594,117 @@ NOKPROBE_SYMBOL(hugetlb_wp_return);
 
 /* --- the table --------------------------------------------------------- */
 
-struct cowstat_probe {
+/* Where a probe goes and what runs there. */
+struct probe_spec {
 	const char *symbol;
-	bool required;
+	/*
+	 * Functions that call @symbol directly (any one is enough).  A
+	 * static function's name need not be unique (the AMD IOMMU driver
+	 * has a do_fault() too), and a probe takes the first: the load checks
+	 * that the one it got is called from here.
+	 */
+	const char *const *callers;
+	/* or: probed at these calls of @symbol only, found first */
+	struct call_sites *sites;
 	/* a kprobe has pre; a kretprobe has ret (and maybe entry) */
 	kprobe_pre_handler_t pre;
 	kretprobe_handler_t entry;
 	kretprobe_handler_t ret;
 	size_t data_size;
 	int maxactive;		/* tasks that may sleep inside at once */
+};
 
+struct cowstat_probe {
+	struct probe_spec spec;
+	bool required;
+	/*
+	 * Where spec.symbol is not the function meant (inlined by the
+	 * compiler, or only another function of that name left): this one.
+	 */
+	const struct probe_spec *instead;
+
+	const struct probe_spec *used;	/* spec or *instead, once attached */
 	struct kprobe kp;
 	struct kretprobe krp;
 	bool registered;
 	atomic_long_t lost;	/* hits seen but not counted */
 };
 
+static const struct probe_spec reuse_at_call_sites = {
+	.symbol = "ptep_set_access_flags", .sites = &reuse_sites,
+	.pre = reuse_site_pre,
+};
+
+static const struct probe_spec file_cow_at_finish_fault = {
+	.symbol = "finish_fault",
+	.callers = FUNCS("do_cow_fault", "do_fault", "do_pte_missing", "handle_pte_fault",
+			 "__handle_mm_fault", "handle_mm_fault"),
+	.entry = finish_fault_entry, .ret = file_fault_return,
+	.data_size = sizeof(struct file_cow_data), .maxactive = 512,
+};
+
 static struct cowstat_probe probes[] = {
-	{ .symbol = "copy_process", .required = true,
-	  .entry = fork_entry, .ret = fork_return,
-	  .data_size = sizeof(struct fork_data), .maxactive = 512 },
-	{ .symbol = "release_task", .required = true,
-	  .entry = reap_entry, .ret = reap_return,
-	  .data_size = sizeof(struct reap_data), .maxactive = 256 },
-	{ .symbol = "__set_task_comm", .required = false, .pre = rename_pre },
-	{ .symbol = "do_wp_page", .required = true, .pre = wp_fault_pre },
-	/* after do_wp_page, whose unshare notes it reads; see copy_sites_find() */
-	{ .symbol = "ptep_clear_flush", .required = true, .pre = copy_site_pre },
-	{ .symbol = "wp_page_reuse", .required = true, .pre = wp_reuse_pre },
-	{ .symbol = "do_fault", .required = true,
-	  .entry = file_fault_entry, .ret = file_fault_return,
-	  .data_size = sizeof(struct file_cow_data), .maxactive = 512 },
-	{ .symbol = "do_huge_pmd_wp_page", .required = IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE),
-	  .pre = thp_fault_pre },
-	{ .symbol = "hugetlb_wp", .required = IS_ENABLED(CONFIG_HUGETLB_PAGE),
-	  .entry = hugetlb_wp_entry, .ret = hugetlb_wp_return,
-	  .data_size = sizeof(struct hugetlb_data), .maxactive = 64 },
+	{ .spec = { .symbol = "copy_process", .callers = FUNCS("kernel_clone"),
+		    .entry = fork_entry, .ret = fork_return,
+		    .data_size = sizeof(struct fork_data), .maxactive = 512 },
+	  .required = true },
+	{ .spec = { .symbol = "release_task",
+		    .callers = FUNCS("exit_notify", "do_exit", "wait_task_zombie",
+				     "wait_consider_task", "de_thread", "begin_new_exec"),
+		    .entry = reap_entry, .ret = reap_return,
+		    .data_size = sizeof(struct reap_data), .maxactive = 256 },
+	  .required = true },
+	{ .spec = { .symbol = "__set_task_comm",
+		    .callers = FUNCS("begin_new_exec", "__do_sys_prctl", "__x64_sys_prctl"),
+		    .pre = rename_pre } },
+	{ .spec = { .symbol = "do_wp_page",
+		    .callers = FUNCS("handle_pte_fault", "__handle_mm_fault", "handle_mm_fault"),
+		    .pre = wp_fault_pre },
+	  .required = true },
+	/* after do_wp_page, whose unshare notes it reads */
+	{ .spec = { .symbol = "ptep_clear_flush", .sites = &copy_sites,
+		    .pre = copy_site_pre },
+	  .required = true },
+	{ .spec = { .symbol = "wp_page_reuse",
+		    .callers = FUNCS("do_wp_page", "wp_page_shared", "wp_pfn_shared"),
+		    .pre = wp_reuse_pre },
+	  .required = true, .instead = &reuse_at_call_sites },
+	{ .spec = { .symbol = "do_fault",
+		    .callers = FUNCS("do_pte_missing", "handle_pte_fault", "__handle_mm_fault",
+				     "handle_mm_fault"),
+		    .entry = file_fault_entry, .ret = file_fault_return,
+		    .data_size = sizeof(struct file_cow_data), .maxactive = 512 },
+	  .required = true, .instead = &file_cow_at_finish_fault },
+	{ .spec = { .symbol = "do_huge_pmd_wp_page",
+		    .callers = FUNCS("wp_huge_pmd", "__handle_mm_fault", "handle_mm_fault"),
+		    .pre = thp_fault_pre },
+	  .required = IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) },
+	{ .spec = { .symbol = COMPAT_HUGETLB_WP,
+		    .callers = FUNCS("hugetlb_fault", "hugetlb_no_page"),
+		    .entry = hugetlb_wp_entry, .ret = hugetlb_wp_return,
+		    .data_size = sizeof(struct hugetlb_data), .maxactive = 64 },
+	  .required = IS_ENABLED(CONFIG_HUGETLB_PAGE) },
 #ifdef COWSTAT_SELFTEST_MISSING_PROBE
 	/*
 	 * Only in the selftests' second build (make selftest-modules): a
 	 * required probe no kernel has, last, so that a failed load must
 	 * unwind every probe before it.
 	 */
-	{ .symbol = "cowstat_selftest_no_such_symbol", .required = true,
-	  .pre = wp_reuse_pre },
+	{ .spec = { .symbol = "cowstat_selftest_no_such_symbol", .pre = wp_reuse_pre },
+	  .required = true },
 #endif
 };
+
+#ifdef COWSTAT_SELFTEST_MISSING_PROBE
+/*
+ * The same build with selftest_wrong_function=1 checks do_wp_page against
+ * a caller that does not call it, as if the name had resolved to another
+ * function: the load must fail there, naming it.
+ */
+static bool selftest_wrong_function;
+module_param(selftest_wrong_function, bool, 0444);
+MODULE_PARM_DESC(selftest_wrong_function, "selftests only: make the do_wp_page check fail");
+#endif
 
 static void kprobe_lost(struct kprobe *kp)
 {
@@ -666,24 +714,99 @@ NOKPROBE_SYMBOL(kprobe_lost);
 
 static int probe_register(struct cowstat_probe *p)
 {
-	if (!p->ret) {
-		p->kp.symbol_name = p->symbol;
-		p->kp.pre_handler = p->pre;
+	const struct probe_spec *s = p->used;
+
+	if (!s->ret) {
+		p->kp.symbol_name = s->symbol;
+		p->kp.pre_handler = s->pre;
 		return register_kprobe(&p->kp);
 	}
-	p->krp.kp.symbol_name = p->symbol;
-	p->krp.entry_handler = p->entry;
-	p->krp.handler = p->ret;
-	p->krp.data_size = p->data_size;
-	p->krp.maxactive = p->maxactive;
+	p->krp.kp.symbol_name = s->symbol;
+	p->krp.entry_handler = s->entry;
+	p->krp.handler = s->ret;
+	p->krp.data_size = s->data_size;
+	p->krp.maxactive = s->maxactive;
 	return register_kretprobe(&p->krp);
+}
+
+/* The functions that call @s->symbol (the selftest build can lie). */
+static const char *const *spec_callers(const struct probe_spec *s)
+{
+#ifdef COWSTAT_SELFTEST_MISSING_PROBE
+	static const char *const not_a_caller[] = { "kernel_clone", NULL };
+
+	if (selftest_wrong_function && !strcmp(s->symbol, "do_wp_page"))
+		return not_a_caller;
+#endif
+	return s->callers;
+}
+
+/*
+ * Is the function @s->symbol resolves to called from one of its callers?
+ * -ENOENT if there is no such function, -ENXIO if none of them calls it:
+ * then it is another function of the same name.
+ */
+static int spec_check_callers(const struct probe_spec *s)
+{
+	const char *const *c = spec_callers(s);
+	unsigned long start, size;
+	int err;
+
+	err = cowstat_text_extent(s->symbol, &start, &size);
+	if (err)
+		return err == -EINVAL ? -ENOENT : err;
+	if (!c)
+		return 0;
+	for (; *c; c++) {
+		err = cowstat_text_branches_to(*c, start);
+		if (err > 0)
+			return 0;
+		if (err < 0 && err != -ENOENT)
+			return err;
+	}
+	return -ENXIO;
+}
+
+static void log_wrong_function(const struct probe_spec *s)
+{
+	const char *const *c = spec_callers(s);
+
+	pr_err("%s on kernel %s is not the function cowstat probes: %s%s does not call it; not loading\n",
+	       s->symbol, init_utsname()->release, c[0],
+	       c[1] ? " (nor any other known caller)" : "");
+}
+
+/*
+ * Put @p on the function it counts, checked by its callers or at the call
+ * sites it counts, or else on its stand-in.  *@logged says whether a
+ * failure was logged already (a wrong function, call sites not found);
+ * otherwise the caller decides whether a missing function fails the load.
+ */
+static int probe_attach(struct cowstat_probe *p, bool *logged)
+{
+	const struct probe_spec *s = &p->spec;
+	int err;
+
+	*logged = false;
+	p->used = s;
+	err = s->sites ? call_sites_find(s->sites) : spec_check_callers(s);
+	if ((err == -ENOENT || err == -ENXIO) && p->instead) {
+		s = p->used = p->instead;
+		pr_info("%s on kernel %s is inlined, or only another function has the name: counting at %s instead\n",
+			p->spec.symbol, init_utsname()->release, s->symbol);
+		err = s->sites ? call_sites_find(s->sites) : spec_check_callers(s);
+	}
+	if (err == -ENXIO)
+		log_wrong_function(s);
+	*logged = err && (err == -ENXIO || s->sites);
+	return err ?: probe_register(p);
 }
 
 static unsigned long probe_nmissed(const struct cowstat_probe *p)
 {
 	unsigned long lost = atomic_long_read(&p->lost);
 
-	if (!p->ret)
+	if (!p->used || !p->used->ret)
 		return p->kp.nmissed + lost;
 	return p->krp.nmissed + p->krp.kp.nmissed + lost;
 }
@@ -692,36 +815,36 @@ static void probe_unregister(struct cowstat_probe *p)
 {
 	if (!p->registered)
 		return;
-	if (p->ret)
+	if (p->used->ret)
 		unregister_kretprobe(&p->krp);
 	else
 		unregister_kprobe(&p->kp);
 	p->registered = false;
 	if (probe_nmissed(p))
-		pr_info("%s: %lu hits missed\n", p->symbol, probe_nmissed(p));
+		pr_info("%s: %lu hits missed\n", p->used->symbol, probe_nmissed(p));
 }
 
 int cowstat_probes_register(void)
 {
 	struct cowstat_probe *p;
+	bool logged;
 	int err;
 
-	err = copy_sites_find();
-	if (err)
-		return err;
 	for (p = probes; p < probes + ARRAY_SIZE(probes); p++) {
-		err = probe_register(p);
+		err = probe_attach(p, &logged);
 		if (!err) {
 			p->registered = true;
 			continue;
 		}
+		if (logged)
+			goto err_unwind;
 		if (p->required) {
 			pr_err("cannot probe %s on kernel %s (error %d); it is required, not loading\n",
-			       p->symbol, init_utsname()->release, err);
+			       p->used->symbol, init_utsname()->release, err);
 			goto err_unwind;
 		}
 		pr_info("no %s on kernel %s (error %d): its counter stays 0\n",
-			p->symbol, init_utsname()->release, err);
+			p->used->symbol, init_utsname()->release, err);
 	}
 	return 0;
 
@@ -739,17 +862,24 @@ void cowstat_probes_unregister(void)
 		probe_unregister(p);
 }
 
+static void call_sites_show(struct seq_file *m, const char *key,
+			    const struct call_sites *cs)
+{
+	unsigned int i;
+
+	/* the call instructions (5 bytes), as func+off/size */
+	for (i = 0; i < cs->nr; i++)
+		seq_printf(m, "%s: %pS\n", key, (void *)(cs->ret[i] - 5));
+}
+
 void cowstat_probes_show(struct seq_file *m)
 {
 	const struct cowstat_probe *p;
 
-	unsigned int i;
-
 	for (p = probes; p < probes + ARRAY_SIZE(probes); p++)
 		seq_printf(m, "probe.%s: registered=%s required=%s nmissed=%lu\n",
-			   p->symbol, p->registered ? "yes" : "no",
+			   (p->used ?: &p->spec)->symbol, p->registered ? "yes" : "no",
 			   p->required ? "yes" : "no", probe_nmissed(p));
-	/* the calls of ptep_clear_flush() that are copies, as func+off/size */
-	for (i = 0; i < nr_copy_sites; i++)
-		seq_printf(m, "copy_site: %pS\n", (void *)copy_sites[i].call);
+	call_sites_show(m, "copy_site", &copy_sites);
+	call_sites_show(m, "reuse_site", &reuse_sites);
 }

@@ -868,6 +868,25 @@ static void json_row(const struct row *r, bool depth, bool close)
 		fputc('}', out);
 }
 
+/* Lines of @key, which repeat (copy_site, reuse_site), as one array. */
+static void json_repeated(const struct summary *s, const char *key,
+			  const char *name, bool *first_key)
+{
+	bool first = true;
+	int i;
+
+	fprintf(out, "%s\"%s\":[", *first_key ? "" : ",", name);
+	*first_key = false;
+	for (i = 0; i < s->n; i++) {
+		if (strcmp(s->key[i], key))
+			continue;
+		fputs(first ? "" : ",", out);
+		first = false;
+		json_str(out, s->val[i]);
+	}
+	fputc(']', out);
+}
+
 /* The summary's keys other than the counters, numbers as numbers. */
 static void json_module(const struct summary *s)
 {
@@ -877,8 +896,9 @@ static void json_module(const struct summary *s)
 
 	fputc('{', out);
 	for (i = 0; i < s->n; i++) {
-		/* copy_site lines repeat: one array after the loop */
-		if (counter_index(s->key[i]) >= 0 || !strcmp(s->key[i], "copy_site"))
+		/* repeated lines: one array each after the loop */
+		if (counter_index(s->key[i]) >= 0 || !strcmp(s->key[i], "copy_site") ||
+		    !strcmp(s->key[i], "reuse_site"))
 			continue;
 		fputs(first ? "" : ",", out);
 		first = false;
@@ -890,15 +910,10 @@ static void json_module(const struct summary *s)
 		else
 			json_str(out, s->val[i]);
 	}
-	fprintf(out, "%s\"copy_sites\":[", first ? "" : ",");
-	for (i = 0, first = true; i < s->n; i++) {
-		if (strcmp(s->key[i], "copy_site"))
-			continue;
-		fputs(first ? "" : ",", out);
-		first = false;
-		json_str(out, s->val[i]);
-	}
-	fprintf(out, "],\"probes_nmissed\":%llu}", s->missed);
+	json_repeated(s, "copy_site", "copy_sites", &first);
+	fprintf(out, ",\"probes_nmissed\":%llu", s->missed);
+	json_repeated(s, "reuse_site", "reuse_sites", &first);
+	fputc('}', out);
 }
 
 static void totals_of(const struct summary *s, unsigned long long *cnt)
