@@ -18,6 +18,7 @@
 #        scripts/chroot-kernel.sh build NAME SRCDIR OUTDIR [MAKE-ARGS...]
 #        scripts/chroot-kernel.sh dkms NAME DKMS-ARGS...
 #        scripts/chroot-kernel.sh root NAME
+#        scripts/chroot-kernel.sh tool SUITE PACKAGE...
 #
 # NAME is a row of kernels.table whose build column is chroot:SUITE.
 #
@@ -38,9 +39,11 @@
 #            mount namespace), so that "dkms install" puts the module where
 #            the booted guest's modprobe finds it, and "dkms remove" takes it
 #            away again.  -k RELEASE and --kernelsourcedir are added for build
-#            and install (the host's tree has no build link).  Sources to
+#            and install without -k (the host's tree has no build link).  Sources to
 #            "dkms add" go to ROOT/usr/src/NAME-VERSION first.
 #   root     print the chroot's directory
+#   tool     (root) make SUITE's chroot if it is missing and install PACKAGEs
+#            in it (scripts/virtiofsd.sh takes trixie's virtiofsd from there)
 #
 # The image: a 7.x release comes as linux-base-REL, linux-binary-REL (the
 # vmlinuz, under /usr/lib/modules/REL) and linux-modules-REL, installed
@@ -64,7 +67,7 @@ cache_top=${COWSTAT_CHROOT_CACHE:-/var/cache/cowstat}
 max_age=${COWSTAT_CHROOT_MAX_AGE:-86400}
 
 usage() {
-	echo "usage: $0 prepare NAME... | release NAME | build NAME SRCDIR OUTDIR [MAKE-ARGS...] | dkms NAME ARGS... | root NAME" >&2
+	echo "usage: $0 prepare NAME... | release NAME | build NAME SRCDIR OUTDIR [MAKE-ARGS...] | dkms NAME ARGS... | root NAME | tool SUITE PACKAGE..." >&2
 	exit 2
 }
 
@@ -72,15 +75,23 @@ need_root() {
 	[ "$(id -u)" = 0 ] || die "$1 must run as root (chroot, mounts, dpkg)"
 }
 
-# Select a table row: sets K_* (lib.sh), suite (the chroot's), cache, root.
+# Select a suite's chroot: sets suite, cache, root.
+select_suite() {
+	case $1 in
+	*[!a-z0-9.-]* | '') die "bad suite name '$1'" ;;
+	esac
+	suite=$1
+	cache=$cache_top/$suite
+	root=$cache/root
+	apt_root=$root
+}
+
+# Select a table row: sets K_* (lib.sh), and its chroot as select_suite.
 select_row() {
 	kernel_row "$1" || die "no kernel '$1' in $table_file"
 	[ -n "$K_CHROOT" ] ||
 		die "$1 is built on the host (kernels.table), not in a chroot"
-	suite=$K_CHROOT
-	cache=$cache_top/$suite
-	root=$cache/root
-	apt_root=$root
+	select_suite "$K_CHROOT"
 }
 
 # Run a command in the chroot with a clean environment; the host's locale
@@ -263,6 +274,34 @@ prepare_one() {
 	exec 9>&-
 }
 
+# tool SUITE PACKAGE...: SUITE's chroot, made if missing, with PACKAGEs
+# installed (trixie's virtiofsd for scripts/virtiofsd.sh).
+cmd_tool() {
+	local p missing=()
+	select_suite "$1"
+	shift
+	mkdir -p "$cache"
+	exec 9>"$cache/lock"
+	flock 9
+	[ -e "$root/.cowstat-bootstrapped" ] || bootstrap
+	for p in "$@"; do
+		root_has "$p" "" || missing+=("$p")
+	done
+	[ ${#missing[@]} -gt 0 ] || return 0
+	if stale "$cache/apt-updated"; then
+		log "apt-get update in the $suite chroot"
+		in_root apt-get update -qq
+		touch "$cache/apt-updated"
+	fi
+	log "installing ${missing[*]} in the $suite chroot"
+	in_root apt-get install -y -qq "${missing[@]}" >"$cache/install.log" 2>&1 || {
+		tail -n 20 "$cache/install.log" >&2
+		die "apt-get install in the chroot failed (log: $cache/install.log)"
+	}
+	in_root apt-get clean
+	exec 9>&-
+}
+
 # The release prepare installed for the selected row.
 prepared_release() {
 	[ -s "$cache/$K_NAME.release" ] ||
@@ -359,8 +398,15 @@ cmd_dkms() {
 	in_root sh -c 'command -v dkms' >/dev/null || die "no dkms in the $suite chroot: run prepare $name"
 	exec 9>"$cache/lock"
 	flock -s 9
+	# -k RELEASE unless the command names a kernel itself (the DKMS test
+	# asks for releases outside BUILD_EXCLUSIVE_KERNEL, which have no tree).
 	case $1 in
-	build|install) set -- "$@" -k "$rel" --kernelsourcedir "/usr/src/linux-headers-$rel" ;;
+	build|install)
+		case " $* " in
+		*" -k "*|*" --kernelver "*|*" --kernelver="*) ;;
+		*) set -- "$@" -k "$rel" --kernelsourcedir "/usr/src/linux-headers-$rel" ;;
+		esac
+		;;
 	esac
 	unshare --mount --propagation private /bin/bash -euo pipefail -c '
 		root=$1 mods=$2 target=$3
@@ -382,5 +428,6 @@ release) [ $# = 1 ] || usage; select_row "$1"; prepared_release ;;
 build) cmd_build "$@" ;;
 dkms) cmd_dkms "$@" ;;
 root) [ $# = 1 ] || usage; select_row "$1"; echo "$root" ;;
+tool) [ $# -ge 2 ] || usage; need_root tool; cmd_tool "$@" ;;
 *) usage ;;
 esac

@@ -13,7 +13,8 @@
 #
 # -k boots /boot/vmlinuz-RELEASE (with /lib/modules/RELEASE), -i a kernel
 # image of a build tree that has everything it needs built in (the debug
-# kernel of scripts/debug-kernel.sh).
+# kernel of scripts/debug-kernel.sh).  A kernel without 9P (the cloud
+# kernel) gets the root file system over virtio-fs (scripts/virtiofsd.sh).
 
 set -euo pipefail
 
@@ -71,6 +72,21 @@ if [ -z "$image" ]; then
 fi
 [ -r "$image" ] || { echo "vm-run: no kernel image $image (run scripts/setup.sh)" >&2; exit 2; }
 
+# A kernel without 9P (Debian's cloud kernel) gets the host's root over
+# virtio-fs instead, served by trixie's virtiofsd (scripts/virtiofsd.sh),
+# which virtme-ng finds first in its PATH.
+vfsdir=
+config=/boot/config-$release
+if [ "$image" = "/boot/vmlinuz-$release" ] && [ -r "$config" ] && ! grep -q '^CONFIG_9P_FS=[ym]' "$config"; then
+	grep -q '^CONFIG_VIRTIO_FS=[ym]' "$config" ||
+		{ echo "vm-run: $release has neither 9P nor virtio-fs: virtme-ng cannot boot it" >&2; exit 2; }
+	"$here/virtiofsd.sh" --check ||
+		{ echo "vm-run: $release has no 9P and needs trixie's virtiofsd: run scripts/virtiofsd.sh --prepare" >&2; exit 2; }
+	vfsdir=$(mktemp -d)
+	ln -s "$here/virtiofsd.sh" "$vfsdir/virtiofsd"
+	PATH=$vfsdir:$PATH
+fi
+
 # The command runs under guest-wrap.sh, which checks the guest's kernel log
 # after it and prints one status line that is checked here as well, so a
 # guest that dies early cannot pass.
@@ -88,7 +104,7 @@ esac
 cmd=$(printf '%q ' "$@")
 out=$(mktemp)
 console=$(mktemp)
-trap 'rm -f "$out" "$console"' EXIT
+trap 'rm -f "$out" "$console"; [ -z "$vfsdir" ] || rm -rf "$vfsdir"' EXIT
 set +e
 timeout -k 10 "$limit" vng -v -r "$image" --cpus "$cpus" --memory "$mem" \
 	"${accel[@]}" \
