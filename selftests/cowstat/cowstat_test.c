@@ -215,7 +215,10 @@ static char *region_new(size_t npages, int seed)
 
 	if (r == MAP_FAILED)
 		return NULL;
-	madvise(r, npages * PG, MADV_NOHUGEPAGE);
+	if (keep_4k_pages(r, npages * PG)) {
+		munmap(r, npages * PG);
+		return NULL;
+	}
 	for (i = 0; i < npages; i++)
 		memset(r + i * PG, (seed + i) & 0xff, PG);
 	return r;
@@ -726,7 +729,8 @@ TEST_F_TIMEOUT(cowstat, zero_page, TMO)
 	z = mmap(NULL, n * PG, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, z);
-	ASSERT_EQ(0, madvise((void *)z, n * PG, MADV_NOHUGEPAGE));
+	ASSERT_EQ(0, keep_4k_pages((void *)z, n * PG))
+		TH_LOG("MADV_NOHUGEPAGE: %s", strerror(errno));
 	for (i = 0; i < n; i++)
 		sum += z[i * PG];
 	ASSERT_EQ(0, sum);
@@ -1267,17 +1271,22 @@ static void smaps_line(char *line, void *arg)
 	}
 }
 
-static bool thp_mode_ok(void)
+/* THP enabled for MADV_HUGEPAGE regions (run_vm_tests.sh sets madvise) */
+static bool thp_mode_ok(char *buf, size_t size)
 {
-	char buf[128] = "";
-	int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY);
+	int fd = open(THP_SYSFS "/enabled", O_RDONLY);
 	ssize_t n;
 
+	buf[0] = 0;
 	if (fd < 0)
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, size - 1);
 	close(fd);
-	return n > 0 && (strstr(buf, "[madvise]") || strstr(buf, "[always]"));
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return strstr(buf, "[madvise]") || strstr(buf, "[always]");
 }
 
 TEST_F_TIMEOUT(cowstat, thp_cow, TMO)
@@ -1293,10 +1302,19 @@ TEST_F_TIMEOUT(cowstat, thp_cow, TMO)
 	int rb, ra, status;
 	size_t i, len = (h + 1) * HPAGE_PMD;
 	pid_t pid, me = getpid();
+	char mode[128];
+	int thp;
 
 	BAIL_IF_SKIPPED();
-	if (!thp_mode_ok())
-		SKIP(return, "transparent hugepages not available or disabled");
+	/* Skip only when the kernel has no THP; disabled THP is a failure. */
+	thp = thp_present();
+	ASSERT_LE(0, thp) TH_LOG("%s: %s", THP_SYSFS, strerror(errno));
+	if (!thp)
+		SKIP(return, "no transparent huge pages on this kernel (no %s)",
+		     THP_SYSFS);
+	ASSERT_TRUE(thp_mode_ok(mode, sizeof(mode)))
+		TH_LOG("THP not enabled for MADV_HUGEPAGE: %s/enabled is '%s'",
+		       THP_SYSFS, mode);
 	m = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	ASSERT_NE(MAP_FAILED, m);
@@ -1384,17 +1402,25 @@ static void meminfo_line(char *line, void *arg)
 		parse_u64(f[1], &c->size_kb);
 }
 
-static void set_nr_hugepages(u64 nr)
+#define NR_HUGEPAGES	"/proc/sys/vm/nr_hugepages"
+
+/* Returns 0 or -1 with errno set. */
+static int set_nr_hugepages(u64 nr)
 {
 	char buf[32];
-	int fd = open("/proc/sys/vm/nr_hugepages", O_WRONLY);
+	int fd = open(NR_HUGEPAGES, O_WRONLY);
 	int len = snprintf(buf, sizeof(buf), "%llu\n", nr);
+	ssize_t n;
 
 	if (fd < 0)
-		return;
-	if (write(fd, buf, len) != len)
-		perror("nr_hugepages");
+		return -1;
+	n = write(fd, buf, len);
 	close(fd);
+	if (n == len)
+		return 0;
+	if (n >= 0)
+		errno = EIO;
+	return -1;
 }
 
 TEST_F_TIMEOUT(cowstat, hugetlb_cow, TMO)
@@ -1412,15 +1438,26 @@ TEST_F_TIMEOUT(cowstat, hugetlb_cow, TMO)
 	pid_t pid, me = getpid();
 
 	BAIL_IF_SKIPPED();
+	/* Skip only when the kernel has no hugetlb pages or can reserve none. */
+	if (access(NR_HUGEPAGES, F_OK)) {
+		ASSERT_EQ(ENOENT, errno) TH_LOG("%s: %s", NR_HUGEPAGES, strerror(errno));
+		SKIP(return, "no hugetlb pages on this kernel (no %s)", NR_HUGEPAGES);
+	}
 	ASSERT_EQ(0, read_lines(ws, "/proc/meminfo", meminfo_line, &mi));
+	ASSERT_NE(0ULL, mi.size_kb) TH_LOG("no Hugepagesize in /proc/meminfo");
 	/* the parent's pages plus the child's copies, taken unreserved */
 	if (mi.free < 2 * hm) {
-		set_nr_hugepages(mi.total + 2 * hm - mi.free);
+		u64 want = mi.total + 2 * hm - mi.free;
+
+		ASSERT_EQ(0, set_nr_hugepages(want))
+			TH_LOG("writing %llu to %s: %s", want, NR_HUGEPAGES,
+			       strerror(errno));
 		memset(&mi, 0, sizeof(mi));
 		ASSERT_EQ(0, read_lines(ws, "/proc/meminfo", meminfo_line, &mi));
+		if (!mi.total)
+			SKIP(return, "no hugetlb page can be reserved: %s %s",
+			     NR_HUGEPAGES, "is 0 after writing a number to it");
 	}
-	if (!mi.total || !mi.size_kb)
-		SKIP(return, "no hugetlb pages in this kernel (HugePages_Total 0 after writing nr_hugepages)");
 	ASSERT_LE(2 * hm, mi.free) TH_LOG("need %zu free huge pages", 2 * hm);
 	hsz = mi.size_kb * 1024;
 	sub = hm * hsz / PG;

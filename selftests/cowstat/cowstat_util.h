@@ -146,6 +146,60 @@ struct ws {
  */
 extern void *__libc_stack_end;
 
+/*
+ * A system call that leaves errno alone: returns its result or -errno.  For
+ * calls that are expected to fail in a fresh_fork() child: errno lives in a
+ * TLS page shared with the parent, so setting it would copy that page.
+ */
+static inline long raw_syscall3(long nr, long a, long b, long c)
+{
+	long ret;
+
+	asm volatile ("syscall"
+		      : "=a" (ret)
+		      : "a" (nr), "D" (a), "S" (b), "d" (c)
+		      : "rcx", "r11", "memory");
+	return ret;
+}
+
+#define THP_SYSFS	"/sys/kernel/mm/transparent_hugepage"
+
+/*
+ * Whether the kernel has transparent huge pages (CONFIG_TRANSPARENT_HUGEPAGE,
+ * which Debian's PREEMPT_RT kernels lack): 1 yes, 0 no (THP_SYSFS is missing
+ * while /sys/kernel/mm, which every kernel has, is there), -1 cannot tell
+ * (errno set).  errno is left alone unless it returns -1.
+ */
+static inline int thp_present(void)
+{
+	long ret = raw_syscall3(SYS_access, (long)THP_SYSFS, F_OK, 0);
+
+	if (!ret)
+		return 1;
+	if (ret == -ENOENT)
+		ret = raw_syscall3(SYS_access, (long)"/sys/kernel/mm", F_OK, 0);
+	if (!ret)
+		return 0;
+	errno = -ret;
+	return -1;
+}
+
+/*
+ * MADV_NOHUGEPAGE: keep [p, p + len) in 4 KiB pages, so that every count is
+ * per base page.  A kernel without THP refuses the advice (EINVAL) and has
+ * nothing but 4 KiB pages there anyway.  Returns 0, errno untouched, or -1
+ * with errno set.
+ */
+static inline int keep_4k_pages(void *p, size_t len)
+{
+	long ret = raw_syscall3(SYS_madvise, (long)p, len, MADV_NOHUGEPAGE);
+
+	if (!ret || (ret == -EINVAL && thp_present() == 0))
+		return 0;
+	errno = -ret;
+	return -1;
+}
+
 static inline struct ws *ws_new(void)
 {
 	struct ws *w = mmap(NULL, sizeof(*w), PROT_READ | PROT_WRITE,
@@ -153,8 +207,10 @@ static inline struct ws *ws_new(void)
 
 	if (w == MAP_FAILED)
 		return NULL;
-	/* Keep 4 KiB pages so that every count below is per base page. */
-	madvise(w, sizeof(*w), MADV_NOHUGEPAGE);
+	if (keep_4k_pages(w, sizeof(*w))) {
+		munmap(w, sizeof(*w));
+		return NULL;
+	}
 	memset(w, 0, sizeof(*w));
 	return w;
 }
@@ -777,7 +833,10 @@ static inline void *kid_stack_new(void)
 
 	if (s == MAP_FAILED)
 		return NULL;
-	madvise(s, KID_STACK, MADV_NOHUGEPAGE);
+	if (keep_4k_pages(s, KID_STACK)) {
+		munmap(s, KID_STACK);
+		return NULL;
+	}
 	return s;
 }
 

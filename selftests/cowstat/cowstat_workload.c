@@ -50,8 +50,14 @@ static char *map(size_t pages, int flags)
 
 	if (p == MAP_FAILED)
 		die("mmap");
-	if (!(flags & MAP_SHARED))
-		madvise(p, pages * PG, MADV_NOHUGEPAGE);
+	/*
+	 * 4 KiB pages.  A kernel without THP refuses the advice (EINVAL) and
+	 * has no sysfs directory for it.
+	 */
+	if (!(flags & MAP_SHARED) && madvise(p, pages * PG, MADV_NOHUGEPAGE) &&
+	    (errno != EINVAL ||
+	     !access("/sys/kernel/mm/transparent_hugepage", F_OK) || errno != ENOENT))
+		die("madvise");
 	return p;
 }
 

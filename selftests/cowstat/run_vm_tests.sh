@@ -7,7 +7,8 @@
 #
 # Meant for the throw-away VM of scripts/vm-run.sh, also usable by hand on a
 # real test VM: it changes global settings (THP "madvise", reserves hugetlb
-# pages), loads and unloads the module several times and resets it.  Build
+# pages, where the kernel has them), loads and unloads the module several
+# times and resets it.  Tests of a feature the kernel lacks skip.  Build
 # first (make && make tools && make -C selftests/cowstat): the VM sees the
 # tree read-only.
 #
@@ -32,6 +33,8 @@ test_bin=$here/cowstat_test
 workload=$here/cowstat_workload
 dbg=/sys/kernel/debug/cowstat
 hugepages=16
+thp_dir=/sys/kernel/mm/transparent_hugepage
+nr_hugepages=/proc/sys/vm/nr_hugepages
 kmemleak=/sys/kernel/debug/kmemleak
 
 ntests=19
@@ -44,9 +47,11 @@ dmesg_lines() { dmesg | wc -l; }
 echo "TAP version 13"
 echo "1..$ntests"
 log "kernel $(uname -r), module $ko"
+log "kernel build $(uname -v)"
 
 # 1: environment
 setup() {
+	local thp hugetlb
 	[ "$(id -u)" = 0 ] || { log "must run as root"; return 1; }
 	[ -r "$ko" ] || { log "no module $ko"; return 1; }
 	[ -x "$test_bin" ] && [ -x "$workload" ] ||
@@ -54,13 +59,27 @@ setup() {
 	if ! mountpoint -q /sys/kernel/debug; then
 		mount -t debugfs debugfs /sys/kernel/debug || return 1
 	fi
-	# THP only where asked for (MADV_HUGEPAGE): the 4 KiB tests stay 4 KiB
-	echo madvise >/sys/kernel/mm/transparent_hugepage/enabled || return 1
-	if [ "$(cat /proc/sys/vm/nr_hugepages)" -lt $hugepages ]; then
-		echo $hugepages >/proc/sys/vm/nr_hugepages
+	# THP only where asked for (MADV_HUGEPAGE): the 4 KiB tests stay 4 KiB.
+	# A kernel without CONFIG_TRANSPARENT_HUGEPAGE (Debian's PREEMPT_RT
+	# 6.1) has no $thp_dir, one without hugetlb no $nr_hugepages: their
+	# tests skip, saying so.  /sys/kernel/mm is there on every kernel, so
+	# a missing $thp_dir is the kernel's answer, not a sysfs problem.
+	[ -d /sys/kernel/mm ] || { log "no /sys/kernel/mm: sysfs not mounted?"; return 1; }
+	if [ -e "$thp_dir" ]; then
+		echo madvise >"$thp_dir/enabled" || return 1
+		thp="THP $(cat "$thp_dir/enabled")"
+	else
+		thp="no transparent huge pages on this kernel (no $thp_dir)"
 	fi
-	log "THP $(cat /sys/kernel/mm/transparent_hugepage/enabled)," \
-	    "hugetlb pages $(cat /proc/sys/vm/nr_hugepages)"
+	if [ -e "$nr_hugepages" ]; then
+		if [ "$(cat "$nr_hugepages")" -lt $hugepages ]; then
+			echo $hugepages >"$nr_hugepages" || return 1
+		fi
+		hugetlb="hugetlb pages $(cat "$nr_hugepages")"
+	else
+		hugetlb="no hugetlb pages on this kernel (no $nr_hugepages)"
+	fi
+	log "$thp, $hugetlb"
 	if loaded; then
 		log "cowstat already loaded: unloading it first"
 		rmmod cowstat || return 1
