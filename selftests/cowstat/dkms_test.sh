@@ -13,15 +13,27 @@
 # scenario and unloads it; then make dkms-uninstall, and nothing of cowstat
 # may be left in /usr/src, /var/lib/dkms or /lib/modules/RELEASE.
 #
-# Sid's 7.2 (the release scripts/sid-kernel.sh prepared) is built with
-# gcc-16, which only its sid chroot has: there, add, build, install and
-# remove run sid's dkms in that chroot (scripts/sid-kernel.sh dkms), with the
-# host's /usr/lib/modules/RELEASE mounted in place, so the module lands where
-# the guest's modprobe looks; the sources and DKMS tree are the chroot's.
+# In between, with the module added, DKMS must refuse releases outside
+# dkms.conf's BUILD_EXCLUSIVE_KERNEL (5.10 to 7.3), one above and one below
+# (names of no real kernel: DKMS checks the range before it looks for a
+# build tree): "dkms build -k" exits with 77, as dkms(8) documents (9 on
+# DKMS 2.x, bullseye's 2.8.4, whose manual only says it errors out), says
+# why, and builds nothing; "dkms autoinstall -k", what DKMS's kernel hook
+# runs, skips the module and succeeds, except on DKMS 3.0.0 to 3.0.10
+# (bookworm's), where it exits 11 (DKMS issue #302, fixed in 3.0.11): that
+# test is a SKIP there.
+#
+# A kernel of kernels.table built in a chroot (scripts/chroot-kernel.sh: its
+# build needs the chroot's compiler) runs that chroot's dkms instead: add,
+# build, install and remove run there (scripts/chroot-kernel.sh dkms), with
+# the host's /usr/lib/modules/RELEASE mounted in place, so the module lands
+# where the guest's modprobe looks; the sources and DKMS tree are the
+# chroot's.
 #
 # This installs into the machine's real DKMS and module trees; whatever
 # happens, the script uninstalls again before it exits.  A lock keeps two
-# runs on one machine (several worktrees) from interleaving.
+# runs on one machine (several worktrees, make check's parallel lanes) from
+# interleaving.
 #
 # Needs dkms (scripts/setup.sh) and make tools.  Prints KTAP.
 
@@ -32,8 +44,13 @@ cd "$top" || exit 1
 rel=${1:-$(scripts/kernel-release.sh)} || exit 1
 version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
 
-names=(dkms_install modprobe_loads_dkms_build fork_scenario modprobe_remove
-       dkms_uninstall nothing_left_behind)
+# Releases just outside the supported range.
+above=7.4.0-1-amd64
+below=5.9.0-1-amd64
+
+names=(dkms_install build_exclusive_above build_exclusive_below
+       autoinstall_skips_outside_range modprobe_loads_dkms_build
+       fork_scenario modprobe_remove dkms_uninstall nothing_left_behind)
 ntests=${#names[@]}
 . "$top/selftests/cowstat/ktap.sh"
 
@@ -44,10 +61,15 @@ log "kernel $rel, cowstat $version"
 [ "$(id -u)" = 0 ] || skip_rest "not root"
 
 # Where DKMS runs: prefix is the root of its /usr/src and /var/lib/dkms.
-if [ "$rel" = "$(scripts/sid-kernel.sh release 2>/dev/null)" ]; then
-	prefix=$(scripts/sid-kernel.sh root)
-	log "DKMS in the sid chroot $prefix (the kernel's gcc-16 is only there)"
-	dkms() { scripts/sid-kernel.sh dkms "$@"; }
+name=$(scripts/kernel-release.sh --name "$rel" 2>/dev/null) || name=
+chroot=
+if [ -n "$name" ] && [ -n "$(. scripts/lib.sh; kernel_row "$name"; echo "$K_CHROOT")" ]; then
+	chroot=$name
+fi
+if [ -n "$chroot" ]; then
+	prefix=$(scripts/chroot-kernel.sh root "$chroot")
+	log "DKMS in the chroot $prefix (kernels.table: $chroot is built there)"
+	dkms() { scripts/chroot-kernel.sh dkms "$chroot" "$@"; }
 	do_install() {
 		rm -rf "$prefix/usr/src/cowstat-$version" &&
 		mkdir -p "$prefix/usr/src/cowstat-$version" &&
@@ -62,12 +84,15 @@ if [ "$rel" = "$(scripts/sid-kernel.sh release 2>/dev/null)" ]; then
 		fi
 		rm -rf "$prefix/usr/src/cowstat-$version"
 	}
+	dkms_version=$(chroot "$prefix" dpkg-query -W -f '${Version}' dkms 2>/dev/null)
 else
 	prefix=
 	command -v dkms >/dev/null || skip_rest "dkms not installed (scripts/setup.sh)"
 	do_install() { make --no-print-directory dkms-install KERNELRELEASE="$rel"; }
 	do_uninstall() { make --no-print-directory dkms-uninstall; }
+	dkms_version=$(dpkg-query -W -f '${Version}' dkms 2>/dev/null)
 fi
+log "dkms $dkms_version"
 [ -n "$version" ] || skip_rest "no PACKAGE_VERSION in dkms.conf"
 [ -x tools/demo/fork_write ] || skip_rest "no tools/demo/fork_write (make tools)"
 
@@ -101,7 +126,85 @@ if [ $rc -ne 0 ] || ! echo "$status" | grep -q ': installed' || [ -z "$modfile" 
 fi
 ok dkms_install
 
-# 2-4: in the guest
+# 2-3: outside BUILD_EXCLUSIVE_KERNEL nothing is built.  Nothing of that
+# release may appear in DKMS's tree, its status or /lib/modules.
+if dpkg --compare-versions "$dkms_version" ge 3; then
+	want=77
+else
+	want=9
+fi
+nothing_for() {
+	local k=$1 bad=0 d
+	# (DKMS 3.2 prints the "added" line whatever -k says)
+	if dkms status -m cowstat -v "$version" -k "$k" 2>/dev/null | grep -qF -- "$k"; then
+		log "dkms status for $k: $(dkms status -m cowstat -v "$version" -k "$k")"
+		bad=1
+	fi
+	[ ! -e "$prefix/var/lib/dkms/cowstat/$version/$k" ] ||
+		{ log "$prefix/var/lib/dkms/cowstat/$version/$k exists"; bad=1; }
+	for d in "/lib/modules/$k" "$prefix/lib/modules/$k"; do
+		[ ! -e "$d" ] || { log "$d exists"; bad=1; }
+	done
+	return $bad
+}
+excluded() {
+	local k=$1 rc
+	dkms build "cowstat/$version" -k "$k" >"$tmp/excl-$k.log" 2>&1
+	rc=$?
+	log "dkms build -k $k: exit status $rc (want $want): ...$(tr -s '\n ' '  ' <"$tmp/excl-$k.log" |
+		grep -o 'includes a BUILD_EXCLUSIVE directive.*should not be built' | head -n 1)"
+	if [ "$rc" = "$want" ] &&
+	   grep -q 'BUILD_EXCLUSIVE directive' "$tmp/excl-$k.log" &&
+	   grep -q 'should not be built' "$tmp/excl-$k.log" && nothing_for "$k"; then
+		return 0
+	fi
+	sed 's/^/# /' "$tmp/excl-$k.log"
+	return 1
+}
+excluded "$above"
+result $? build_exclusive_above
+excluded "$below"
+result $? build_exclusive_below
+
+# 4: autoinstall, as DKMS's kernel hook runs it for a new kernel, whose
+# headers are installed by then (DKMS 3.2 looks for them first): here the
+# tested release's, named with --kernelsourcedir.
+if [ -n "$chroot" ]; then
+	tree=/usr/src/linux-headers-$rel
+else
+	tree=$(readlink -f "/lib/modules/$rel/build")
+fi
+autoinstall_skips() {
+	local k rc bad=0
+	for k in "$above" "$below"; do
+		dkms autoinstall -k "$k" --kernelsourcedir "$tree" >"$tmp/auto-$k.log" 2>&1
+		rc=$?
+		log "dkms autoinstall -k $k: exit status $rc"
+		if [ "$rc" != 0 ] || ! nothing_for "$k"; then
+			sed 's/^/# /' "$tmp/auto-$k.log"
+			bad=1
+		fi
+	done
+	return $bad
+}
+if dpkg --compare-versions "$dkms_version" ge 3 &&
+   dpkg --compare-versions "$dkms_version" lt 3.0.11; then
+	dkms autoinstall -k "$above" --kernelsourcedir "$tree" >"$tmp/auto.log" 2>&1
+	rc=$?
+	if nothing_for "$above"; then
+		skip autoinstall_skips_outside_range "dkms $dkms_version autoinstall exits $rc for a module outside BUILD_EXCLUSIVE (DKMS issue #302, fixed in 3.0.11); nothing was built"
+	else
+		not_ok autoinstall_skips_outside_range
+	fi
+else
+	autoinstall_skips
+	result $? autoinstall_skips_outside_range
+fi
+# The installed build is still there.
+status=$(dkms status -m cowstat -v "$version" -k "$rel")
+echo "$status" | grep -q ': installed' || log "after the refusals, dkms status: $status"
+
+# 5-7: in the guest
 scripts/vm-run.sh -k "$rel" -- "$top/selftests/cowstat/dkms_guest.sh" \
 	"$top/tools/demo/fork_write" >"$tmp/vm.log" 2>&1
 rc=$?
@@ -119,14 +222,14 @@ if [ $rc -ne 0 ]; then
 	[ "$fail" -gt 0 ] || not_ok "vm_run"
 fi
 
-# 5: remove from every kernel, and the sources
+# 8: remove from every kernel, and the sources
 uninstall
 rc=$?
 installed=
 [ $rc -eq 0 ] || sed 's/^/# /' "$tmp/uninstall.log"
 result $rc dkms_uninstall
 
-# 6: nothing left: not in DKMS, no sources, no module file, not in
+# 9: nothing left: not in DKMS, no sources, no module file, not in
 # modules.dep (depmod ran again).  dkms itself creates a signing key,
 # /var/lib/dkms/mok.{key,pub}, on its first build on a machine: that is
 # dkms's, shared by all its modules, and stays.
