@@ -37,7 +37,7 @@ thp_dir=/sys/kernel/mm/transparent_hugepage
 nr_hugepages=/proc/sys/vm/nr_hugepages
 kmemleak=/sys/kernel/debug/kmemleak
 
-ntests=19
+ntests=20
 . "$here/ktap.sh"
 
 loaded() { grep -q '^cowstat ' /proc/modules; }
@@ -154,6 +154,38 @@ case $? in
 0) ok insmod_fails_on_missing_required_probe ;;
 2) skip insmod_fails_on_missing_required_probe "test module not built" ;;
 *) not_ok insmod_fails_on_missing_required_probe ;;
+esac
+
+# The same build told to check do_wp_page against a function that does not
+# call it (selftest_wrong_function=1), as when the name resolves to another
+# function of the same name: the load fails, naming do_wp_page and the
+# release, and no probe is left behind.
+wrong_function() {
+	local before lines
+	[ -r "$missing_ko" ] || { log "no $missing_ko: make selftest-modules"; return 2; }
+	before=$(dmesg_lines)
+	if insmod "$missing_ko" selftest_wrong_function=1 2>/dev/null; then
+		log "insmod with selftest_wrong_function=1 succeeded"
+		rmmod cowstat
+		return 1
+	fi
+	lines=$(dmesg | tail -n +"$((before + 1))" | grep 'cowstat')
+	echo "$lines" | sed 's/^/# dmesg: /'
+	echo "$lines" | grep -q "do_wp_page on kernel $(uname -r) is not the function cowstat probes: kernel_clone does not call it" ||
+		return 1
+	# the probes before do_wp_page in the table were registered, then unwound
+	if loaded || grep -qE ' (copy_process|release_task|do_wp_page|ptep_clear_flush)\+' \
+		/sys/kernel/debug/kprobes/list 2>/dev/null; then
+		log "module or probes left behind"
+		return 1
+	fi
+	return 0
+}
+wrong_function
+case $? in
+0) ok insmod_fails_on_wrong_function ;;
+2) skip insmod_fails_on_wrong_function "test module not built" ;;
+*) not_ok insmod_fails_on_wrong_function ;;
 esac
 
 # 5: load
