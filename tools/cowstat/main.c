@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,8 @@ int main(int argc, char **argv)
 	FILE *out = stdout;
 	int rc, first;
 
+	/* names are measured with wcwidth(3): the locale's character widths */
+	setlocale(LC_CTYPE, "");
 	rc = parse_opts(argc, argv, &o, &top);
 	if (rc >= 0)
 		goto done;

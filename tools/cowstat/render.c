@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Owns human sizes, names made safe for a terminal, and the tables. */
+#define _GNU_SOURCE
+#include <langinfo.h>
 #include <stdint.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "cowstat.h"
 
@@ -108,27 +111,33 @@ int utf8_seq(const unsigned char *p, unsigned int *cp)
 }
 
 /*
- * A name made safe for a terminal: control bytes and bytes that are not
- * UTF-8 become '?'.  Returns the number of characters (display width).
+ * A name made safe for a terminal, as procps shows names: control
+ * characters (C0, DEL, and C1 from U+0080 to U+009F whether a raw byte or
+ * UTF-8-encoded) and bytes that are not UTF-8 become '?', one for each; in
+ * a UTF-8 locale so do the characters that wcwidth(3) calls unprintable.
+ * Returns the display width: in a UTF-8 locale that of wcwidth(3) (2 for a
+ * wide character, 0 for a combining one), else one column per character.
  */
 int sanitize(const char *in, char *out, size_t size)
 {
 	const unsigned char *p = (const unsigned char *)in;
+	bool utf8 = !strcmp(nl_langinfo(CODESET), "UTF-8");
+	int width = 0, n, w;
 	unsigned int cp;
 	size_t o = 0;
-	int width = 0, n;
 
 	while (*p && o + 5 < size) {
 		n = *p >= 0x80 ? utf8_seq(p, &cp) : 1;
-		if (n > 1) {
+		w = n > 1 && cp >= 0xa0 ? utf8 ? wcwidth(cp) : 1 : -1;
+		if (w >= 0) {
 			memcpy(out + o, p, n);
 			o += n;
-			p += n;
+			width += w;
 		} else {
-			out[o++] = n && *p >= 0x20 && *p != 0x7f ? *p : '?';
-			p++;
+			out[o++] = n == 1 && *p >= 0x20 && *p != 0x7f ? *p : '?';
+			width++;
 		}
-		width++;
+		p += n ? n : 1;
 	}
 	out[o] = '\0';
 	return width;
