@@ -143,6 +143,43 @@ def check_parse_fake_files(argv):
         [(d['pid'], d['depth'], d['state']) for d in r['descendants']] == \
         [(11, 1, 'live'), (13, 2, 'exited'), (12, 1, 'live')], r['descendants']
     assert r['totals'] == {'cow_copies': 21, 'newcount': 1, 'forks': 2}, r['totals']
+def check_names_safe_for_terminal(argv):
+    """The -p 1 -c text of the names of cowstat_tool_test.sh, exactly."""
+    # (pid, ppid, the name as shown, its columns in C, in C.UTF-8)
+    names = [(1, 0, 'r?t', 3, 3),
+             (2, 1, 'raw?csi', 7, 7),                   # raw 0x9b
+             (3, 1, 'u???x', 5, 5),                     # U+0080, U+009B, U+009F
+             (4, 1, '?[31m?\u00a0|', 8, 8),             # ESC, DEL; U+00A0 kept
+             (5, 1, 'e\u0301t', 3, 2),                  # combining acute: 0
+             (6, 1, '\u65e5\u672c', 2, 4),              # wide: 2 each
+             (7, 1, '\u516b' * 8, 8, 16)]
+    for path, loc in ((argv[1], 3), (argv[2], 4)):
+        rows = [(p, pp, n, w[loc - 3]) for p, pp, n, *w in names]
+        # COMM: at least 15 columns, descendants indented by 2
+        comm = max([15] + [w + (2 if p != 1 else 0) for p, _, _, w in rows])
+        want = ['pid 1 (r?t), ppid 0, live',
+                'with 6 descendants (live and exited):', '',
+                '    PID    PPID ' + 'COMM'.ljust(comm) + ' STATE  FORKS COPIES']
+        for p, pp, n, w in rows:
+            n = ('' if p == 1 else '  ') + n
+            pad = comm - w - (0 if p == 1 else 2)
+            want.append('%7d %7d %s%s live   %5d %6d' % (p, pp, n, ' ' * pad,
+                                                        6 if p == 1 else 0, 0))
+        want += ['', 'totals of these 7 processes:',
+                 '  forks                         6',
+                 '  cow_copies                    0 pages        0 B', '']
+        with open(path, 'rb') as f:
+            got = f.read().decode('utf-8')
+        if got != '\n'.join(want):
+            fail('%s:\n%s\nexpected:\n%s' % (path, got, '\n'.join(want)))
+    # JSON is unchanged: the bytes as UTF-8 where they are, else U+FFFD
+    j = load(argv[3])['processes'][0]
+    assert j['comm'] == 'r\x9bt', j
+    assert [d['comm'] for d in j['descendants']][:3] == \
+        ['raw\ufffdcsi', 'u\x80\x9b\x9fx', '\x1b[31m\x7f\u00a0|'], j['descendants']
+    print('C and C.UTF-8: as expected')
+
+
 def check_table_matches_processes(argv):
     j = load(argv[1])
     pids = [int(p) for p in argv[3:]]

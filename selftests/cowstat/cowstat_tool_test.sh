@@ -10,6 +10,7 @@
 # As root with cowstat.ko loaded (run_vm_tests.sh does that).  With the
 # module's path, the last test unloads the module to check the tool's error
 # and loads it again (the counts start over).  Needs python3 (JSON checks),
+# the C.UTF-8 locale (display widths of names),
 # setpriv and unshare (error cases).  Set COWSTAT_TOOL to test another
 # binary.  Prints KTAP.
 
@@ -23,7 +24,8 @@ ko=${1:-}
 dbg=/sys/kernel/debug/cowstat
 py=$(command -v /usr/bin/python3 || command -v python3)
 
-names=(version_and_help usage_errors parse_fake_files json_valid_in_every_mode
+names=(version_and_help usage_errors parse_fake_files names_safe_for_terminal
+       json_valid_in_every_mode
        table_matches_processes pid_detail_matches_rows children_of_live_process
        children_of_exited_process run_fork_write_json_exact run_text_report
        run_tree_of_descendants run_exit_status_passthrough
@@ -147,6 +149,36 @@ parse_fake_files() {
 	rc=$?
 	echo "no cowstat directory: exit $rc"
 	[ $rc -eq 5 ] || return 1
+}
+
+# Names on a terminal, against hand-written files: control characters (C0,
+# DEL, C1 as a raw byte and UTF-8-encoded, 8-bit CSI included) become '?',
+# and the columns are as wide as wcwidth(3) says in a UTF-8 locale (wide
+# characters 2 columns, combining ones 0), one per character in C.
+names_safe_for_terminal() {
+	local d=$tmp/names l
+	locale -a 2>/dev/null | grep -qix 'c\.utf-\?8' || { echo "no C.UTF-8 locale"; return 2; }
+	mkdir -p "$d/cowstat"
+	printf 'version: 9.9\nkernel: k\nforks: 6\ncow_copies: 0\nevicted: 0\n' >"$d/cowstat/summary"
+	# the module's \ooo escapes, taken literally here
+	cat >"$d/cowstat/processes" <<'EOF'
+pid ppid comm forks cow_copies
+1 0 r\302\233t 6 0
+2 1 raw\233csi 0 0
+3 1 u\302\200\302\233\302\237x 0 0
+4 1 \033[31m\177\302\240| 0 0
+5 1 e\314\201t 0 0
+6 1 \346\227\245\346\234\254 0 0
+7 1 \345\205\253\345\205\253\345\205\253\345\205\253\345\205\253\345\205\253\345\205\253\345\205\253 0 0
+EOF
+	echo 'pid ppid comm forks cow_copies' >"$d/cowstat/exited"
+	for l in C C.UTF-8; do
+		LC_ALL=$l COWSTAT_DEBUGFS=$d "$tool" -p 1 -c >"$tmp/names.$l" || return 1
+		echo "LC_ALL=$l:"
+		cat -v "$tmp/names.$l"
+	done
+	COWSTAT_DEBUGFS=$d "$tool" -j -p 1 -c >"$tmp/names.json" || return 1
+	pycheck names_safe_for_terminal "$tmp/names.C" "$tmp/names.C.UTF-8" "$tmp/names.json"
 }
 
 json_valid_in_every_mode() {
