@@ -34,6 +34,12 @@ enum cowstat_counter {
 
 extern const char *const cowstat_counter_names[CS_NR_COUNTERS];
 
+/* One event's share of one counter. */
+struct cowstat_delta {
+	enum cowstat_counter ctr;
+	u64 n;
+};
+
 /* One process's numbers as the debugfs files show them. */
 struct cowstat_row {
 	pid_t pid;
@@ -65,9 +71,13 @@ extern unsigned int cowstat_history;
 int cowstat_track_init(void);
 void cowstat_track_start(void);
 void cowstat_track_exit(void);
-void cowstat_account(struct task_struct *tsk, enum cowstat_counter ctr, u64 n);
-void cowstat_account2(struct task_struct *tsk, enum cowstat_counter ctr1, u64 n1,
-		      enum cowstat_counter ctr2, u64 n2);
+/* Add each d[i].n to counter d[i].ctr of @tsk's process (one lookup) and the totals. */
+void cowstat_account(struct task_struct *tsk, const struct cowstat_delta *d,
+		     unsigned int nr);
+#define COWSTAT_ACCOUNT(tsk, ...)						\
+	cowstat_account(tsk, (const struct cowstat_delta[]){ __VA_ARGS__ },	\
+			sizeof((const struct cowstat_delta[]){ __VA_ARGS__ }) /	\
+			sizeof(struct cowstat_delta))
 void cowstat_account_fork(struct task_struct *parent, struct task_struct *child,
 			  bool new_mm, u64 shared);
 void cowstat_process_reaped(struct task_struct *leader);

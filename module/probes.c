@@ -29,35 +29,26 @@
 #include "cowstat.h"
 
 /*
- * Account to the process that owns @mm: the faulting task itself, or, for a
- * fault on another process's memory (ptrace, process_vm_writev(), a kernel
- * thread borrowing the mm), mm->owner.
+ * The process that owns @mm: the faulting task itself, or, for a fault on
+ * another process's memory (ptrace, process_vm_writev(), a kernel thread
+ * borrowing the mm), mm->owner.  Call under rcu_read_lock().
  */
-static void account_mm(struct mm_struct *mm, enum cowstat_counter ctr, u64 n)
+static struct task_struct *mm_task(struct mm_struct *mm)
 {
 	struct task_struct *tsk = current;
 
-	rcu_read_lock();
 	if (unlikely(tsk->mm != mm || (tsk->flags & PF_KTHREAD)))
 		tsk = compat_mm_owner(mm);
-	cowstat_account(tsk, ctr, n);
-	rcu_read_unlock();
+	return tsk;
 }
-NOKPROBE_SYMBOL(account_mm);
+NOKPROBE_SYMBOL(mm_task);
 
-/* Two counters of one event, with one lookup. */
-static void account_mm2(struct mm_struct *mm, enum cowstat_counter ctr1, u64 n1,
-			enum cowstat_counter ctr2, u64 n2)
-{
-	struct task_struct *tsk = current;
-
-	rcu_read_lock();
-	if (unlikely(tsk->mm != mm || (tsk->flags & PF_KTHREAD)))
-		tsk = compat_mm_owner(mm);
-	cowstat_account2(tsk, ctr1, n1, ctr2, n2);
-	rcu_read_unlock();
-}
-NOKPROBE_SYMBOL(account_mm2);
+/* Count an event of @mm's process: (counter, amount) pairs, one lookup. */
+#define ACCOUNT_MM(mm, ...) do {					\
+	rcu_read_lock();						\
+	COWSTAT_ACCOUNT(mm_task(mm), __VA_ARGS__);			\
+	rcu_read_unlock();						\
+} while (0)
 
 /*
  * A write fault on a private mapping.  FAULT_FLAG_UNSHARE faults (a
@@ -325,7 +316,7 @@ static int wp_fault_pre(struct kprobe *kp, struct pt_regs *regs)
 		return 0;
 	}
 	unshare_note_drop(current);
-	account_mm(vmf->vma->vm_mm, CS_COW_FAULTS, 1);
+	ACCOUNT_MM(vmf->vma->vm_mm, { CS_COW_FAULTS, 1 });
 	return 0;
 }
 NOKPROBE_SYMBOL(wp_fault_pre);
@@ -335,7 +326,7 @@ static int wp_reuse_pre(struct kprobe *kp, struct pt_regs *regs)
 	struct vm_fault *vmf = vmf_arg(regs);
 
 	if (cow_write_fault(vmf))
-		account_mm(vmf->vma->vm_mm, CS_COW_REUSES, 1);
+		ACCOUNT_MM(vmf->vma->vm_mm, { CS_COW_REUSES, 1 });
 	return 0;
 }
 NOKPROBE_SYMBOL(wp_reuse_pre);
@@ -402,7 +393,7 @@ static int reuse_site_pre(struct kprobe *kp, struct pt_regs *regs)
 		(struct vm_area_struct *)regs_get_kernel_argument(regs, 0);
 
 	if (call_site_hit(&reuse_sites, regs) && !(vma->vm_flags & VM_SHARED))
-		account_mm(vma->vm_mm, CS_COW_REUSES, 1);
+		ACCOUNT_MM(vma->vm_mm, { CS_COW_REUSES, 1 });
 	return 0;
 }
 NOKPROBE_SYMBOL(reuse_site_pre);
@@ -437,8 +428,8 @@ static int copy_site_pre(struct kprobe *kp, struct pt_regs *regs)
 	if (!call_site_hit(&copy_sites, regs) || unshare_note_take(vma, address))
 		return 0;
 	kind = copy_kind(ptep_get(ptep));
-	account_mm2(vma->vm_mm, kind, 1, CS_COPIED_BYTES,
-		    kind == CS_COW_ZERO ? 0 : PAGE_SIZE);
+	ACCOUNT_MM(vma->vm_mm, { kind, 1 },
+		   { CS_COPIED_BYTES, kind == CS_COW_ZERO ? 0 : PAGE_SIZE });
 	return 0;
 }
 NOKPROBE_SYMBOL(copy_site_pre);
@@ -512,7 +503,7 @@ static int file_fault_return(struct kretprobe_instance *ri, struct pt_regs *regs
 	 */
 	if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY))
 		return 0;
-	account_mm2(data->mm, CS_COW_FILE, 1, CS_COPIED_BYTES, PAGE_SIZE);
+	ACCOUNT_MM(data->mm, { CS_COW_FILE, 1 }, { CS_COPIED_BYTES, PAGE_SIZE });
 	return 0;
 }
 NOKPROBE_SYMBOL(file_fault_return);
@@ -545,7 +536,7 @@ static int thp_fault_pre(struct kprobe *kp, struct pt_regs *regs)
 	struct vm_fault *vmf = vmf_arg(regs);
 
 	if (cow_write_fault(vmf))
-		account_mm(vmf->vma->vm_mm, CS_COW_THP, 1);
+		ACCOUNT_MM(vmf->vma->vm_mm, { CS_COW_THP, 1 });
 	return 0;
 }
 NOKPROBE_SYMBOL(thp_fault_pre);
@@ -587,7 +578,7 @@ static int hugetlb_wp_return(struct kretprobe_instance *ri, struct pt_regs *regs
 
 	if (!pte_present(pte) || pte_pfn(pte) == data->pfn)
 		return 0;
-	account_mm2(data->mm, CS_COW_HUGETLB, 1, CS_COPIED_BYTES, data->size);
+	ACCOUNT_MM(data->mm, { CS_COW_HUGETLB, 1 }, { CS_COPIED_BYTES, data->size });
 	return 0;
 }
 NOKPROBE_SYMBOL(hugetlb_wp_return);

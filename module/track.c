@@ -164,36 +164,20 @@ static struct cowstat_proc *proc_get(struct task_struct *tsk)
 	return p;
 }
 
-void cowstat_account(struct task_struct *tsk, enum cowstat_counter ctr, u64 n)
+void cowstat_account(struct task_struct *tsk, const struct cowstat_delta *d,
+		     unsigned int nr)
 {
 	struct cowstat_proc *p;
+	unsigned int i;
 
-	this_cpu_add(totals[ctr], n);
+	for (i = 0; i < nr; i++)
+		this_cpu_add(totals[d[i].ctr], d[i].n);
 	if (!tsk || (tsk->flags & PF_KTHREAD))
 		return;
 	rcu_read_lock();
 	p = proc_get(tsk);
-	if (p)
-		atomic64_add(n, &p->count[ctr]);
-	rcu_read_unlock();
-}
-
-/* Two counters of one event (a copy and its bytes), with one lookup. */
-void cowstat_account2(struct task_struct *tsk, enum cowstat_counter ctr1, u64 n1,
-		      enum cowstat_counter ctr2, u64 n2)
-{
-	struct cowstat_proc *p;
-
-	this_cpu_add(totals[ctr1], n1);
-	this_cpu_add(totals[ctr2], n2);
-	if (!tsk || (tsk->flags & PF_KTHREAD))
-		return;
-	rcu_read_lock();
-	p = proc_get(tsk);
-	if (p) {
-		atomic64_add(n1, &p->count[ctr1]);
-		atomic64_add(n2, &p->count[ctr2]);
-	}
+	for (i = 0; p && i < nr; i++)
+		atomic64_add(d[i].n, &p->count[d[i].ctr]);
 	rcu_read_unlock();
 }
 
@@ -219,10 +203,8 @@ void cowstat_account_fork(struct task_struct *parent, struct task_struct *child,
 	}
 	rcu_read_unlock();
 
-	if (new_mm) {
-		cowstat_account(parent, CS_FORKS, 1);
-		cowstat_account(parent, CS_FORK_SHARED, shared);
-	}
+	if (new_mm)
+		COWSTAT_ACCOUNT(parent, { CS_FORKS, 1 }, { CS_FORK_SHARED, shared });
 }
 
 /* Called with table_lock held: trim the exited FIFO to the history size. */
