@@ -236,6 +236,20 @@ prepare_one() {
 		in_root apt-get clean
 	fi
 
+	# A build tree that something changed (DKMS 2.x cleaning it: see
+	# cmd_dkms) is put back as packaged; the check takes half a second.
+	# Files excluded at unpack (documentation) count as changed: skipped.
+	pkgs=($(in_root dpkg-query -W -f '${db:Status-Abbrev} ${Package}\n' \
+		'linux-headers-*' 'linux-kbuild-*' 2>/dev/null | awk '$1 == "ii" { print $2 }'))
+	if in_root dpkg --verify "${pkgs[@]}" 2>&1 | grep -v ' /usr/share/doc/' | grep -q .; then
+		log "the build tree of $rel in the $suite chroot was changed: reinstalling ${pkgs[*]}"
+		in_root apt-get install -y -qq --reinstall "${pkgs[@]}" >"$cache/install.log" 2>&1 || {
+			tail -n 20 "$cache/install.log" >&2
+			die "reinstalling the headers in the chroot failed (log: $cache/install.log)"
+		}
+		in_root apt-get clean
+	fi
+
 	# Kernel image and modules on the host.  The 7.x packages depend on
 	# nothing but each other and kmod and run no maintainer script but
 	# depmod; a 5.10 linux-image-REL needs only kmod, linux-base and
@@ -405,6 +419,19 @@ cmd_dkms() {
 		case " $* " in
 		*" -k "*|*" --kernelver "*|*" --kernelver="*) ;;
 		*) set -- "$@" -k "$rel" --kernelsourcedir "/usr/src/linux-headers-$rel" ;;
+		esac
+		;;
+	esac
+	# DKMS 2.x (bullseye's 2.8.4) treats a tree named with
+	# --kernelsourcedir as a full source tree: before the build it runs
+	# make mrproper, oldconfig and prepare-all in it, after the build make
+	# mrproper again and it empties its .config, which breaks the headers
+	# (include/generated/autoconf.h, .config).  --no-prepare-kernel and
+	# --no-clean-kernel stop both.
+	case " $* " in
+	*" --kernelsourcedir "*)
+		case $(in_root dpkg-query -W -f '${Version}' dkms) in
+		2.*) set -- "$@" --no-prepare-kernel --no-clean-kernel ;;
 		esac
 		;;
 	esac
