@@ -1,0 +1,503 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The probe handlers: what each probe hit counts.  probes.c puts them on
+ * the kernel's functions.
+ *
+ * Every handler runs with preemption disabled, never sleeps and never prints.
+ * On Debian's kernels these function-entry probes go through ftrace, not
+ * int3, so they do not run in NMI context; track.c still refuses to lock or
+ * allocate there, should a kernel use int3.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/hash.h>
+#include <linux/hugetlb.h>
+#include <linux/kprobes.h>
+#include <linux/mm.h>
+#include <linux/ptrace.h>
+#include <linux/sched.h>
+#include <linux/sched/task.h>
+
+#include "arch.h"
+#include "compat.h"
+#include "cowstat.h"
+#include "handlers.h"
+
+/*
+ * The process that owns @mm: the faulting task itself, or, for a fault on
+ * another process's memory (ptrace, process_vm_writev(), a kernel thread
+ * borrowing the mm), mm->owner.  Call under rcu_read_lock().
+ */
+static struct task_struct *mm_task(struct mm_struct *mm)
+{
+	struct task_struct *tsk = current;
+
+	if (unlikely(tsk->mm != mm || (tsk->flags & PF_KTHREAD)))
+		tsk = compat_mm_owner(mm);
+	return tsk;
+}
+NOKPROBE_SYMBOL(mm_task);
+
+/* Count an event of @mm's process: (counter, amount) pairs, one lookup. */
+#define ACCOUNT_MM(mm, ...) do {					\
+	rcu_read_lock();						\
+	COWSTAT_ACCOUNT(mm_task(mm), __VA_ARGS__);			\
+	rcu_read_unlock();						\
+} while (0)
+
+/*
+ * A write fault on a private mapping.  FAULT_FLAG_UNSHARE faults (a
+ * read-only GUP pin breaking COW) are not writes; writes to MAP_SHARED
+ * mappings are dirty tracking, not copy-on-write.
+ */
+static bool cow_write_fault(const struct vm_fault *vmf)
+{
+	return !(vmf->flags & FAULT_FLAG_UNSHARE) &&
+	       !(vmf->vma->vm_flags & VM_SHARED);
+}
+NOKPROBE_SYMBOL(cow_write_fault);
+
+static struct vm_fault *vmf_arg(struct pt_regs *regs)
+{
+	return (struct vm_fault *)regs_get_kernel_argument(regs, 0);
+}
+NOKPROBE_SYMBOL(vmf_arg);
+
+/* --- fork: copy_process() --------------------------------------------- */
+
+int fork_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	/* copy_process(pid, trace, node, struct kernel_clone_args *args) */
+	struct kernel_clone_args *args =
+		(struct kernel_clone_args *)regs_get_kernel_argument(regs, 3);
+	struct fork_data *data = (struct fork_data *)ri->data;
+
+	data->clone_flags = args->flags;
+	return 0;
+}
+NOKPROBE_SYMBOL(fork_entry);
+
+/*
+ * The child exists but has not run, so its mm's anonymous rss is exactly
+ * what dup_mmap() mapped into it copy-on-write.
+ */
+int fork_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct task_struct *child = (struct task_struct *)regs_return_value(regs);
+	struct fork_data *data = (struct fork_data *)ri->data;
+	bool new_mm;
+
+	if (IS_ERR_OR_NULL(child) || (data->clone_flags & CLONE_THREAD) ||
+	    (child->flags & PF_KTHREAD))
+		return 0;
+	new_mm = !(data->clone_flags & CLONE_VM) && child->mm;
+	cowstat_account_fork(current, child, new_mm,
+			     new_mm ? compat_mm_anon_pages(child->mm) : 0);
+	return 0;
+}
+NOKPROBE_SYMBOL(fork_return);
+
+/* --- exit: release_task() --------------------------------------------- */
+
+static void unshare_note_drop(struct task_struct *tsk);
+
+/*
+ * A process is gone when release_task() frees its group leader, which is
+ * released last.  Usually that is a call of its own (the parent's wait, or
+ * exit_notify() when autoreaped).  But when the last other thread of an
+ * already dead leader is released and the parent ignores SIGCHLD, the same
+ * call loops back and releases the leader too: for that case hold on to the
+ * leader and look at it again on return.
+ */
+int reap_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct task_struct *p = (struct task_struct *)regs_get_kernel_argument(regs, 0);
+	struct reap_data *data = (struct reap_data *)ri->data;
+	struct task_struct *leader;
+
+	unshare_note_drop(p);
+	if (p->flags & PF_KTHREAD)
+		return 1;
+	/* The old leader de_thread() releases at exec is no longer a leader. */
+	if (thread_group_leader(p)) {
+		cowstat_process_reaped(p);
+		return 1;
+	}
+	leader = READ_ONCE(p->group_leader);
+	if (READ_ONCE(leader->exit_state) != EXIT_ZOMBIE)
+		return 1;
+	get_task_struct(leader);
+	data->leader = leader;
+	return 0;
+}
+NOKPROBE_SYMBOL(reap_entry);
+
+int reap_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct reap_data *data = (struct reap_data *)ri->data;
+	struct task_struct *leader = data->leader;
+
+	if (READ_ONCE(leader->exit_state) == EXIT_DEAD && thread_group_leader(leader))
+		cowstat_process_reaped(leader);
+	put_task_struct(leader);
+	return 0;
+}
+NOKPROBE_SYMBOL(reap_return);
+
+/* --- names: __set_task_comm() (exec, PR_SET_NAME) ----------------------- */
+
+int rename_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct task_struct *tsk = (struct task_struct *)regs_get_kernel_argument(regs, 0);
+	const char *name = (const char *)regs_get_kernel_argument(regs, 1);
+
+	/* A process's name is its leader's; exec makes the execing thread leader. */
+	if (thread_group_leader(tsk))
+		cowstat_process_renamed(tsk, name);
+	return 0;
+}
+NOKPROBE_SYMBOL(rename_pre);
+
+/* --- write-protect faults: do_wp_page() and what it calls -------------- */
+
+/*
+ * Copies are counted where the kernel commits to one.  wp_page_copy() takes
+ * the page table lock, checks that the entry is still the one the fault saw,
+ * and only then calls ptep_clear_flush() on it, once, after which nothing
+ * can fail: the new page is installed.  A call of ptep_clear_flush() from
+ * there is exactly one installed copy.  A lost race, an allocation or copy
+ * failure never gets there.
+ *
+ * wp_page_copy() is a function of its own on Debian's 6.1 but inlined into
+ * do_wp_page() on Debian's 6.12, so it cannot be probed itself everywhere.
+ * ptep_clear_flush() is out of line on both (mm/pgtable-generic.c), but has
+ * many other callers (reclaim, migration, KSM, ...).  The copy site is told
+ * by the return address at its entry: at load, copy_sites_find() collects
+ * the calls of ptep_clear_flush() in wp_page_copy() or, where that has no
+ * symbol, do_wp_page(), and refuses to load if there are none.
+ *
+ * The call's arguments tell the rest: the VMA (so the mm), and the entry
+ * about to be cleared, which wp_page_copy() has just found unchanged under
+ * the lock: the zero page, an anonymous (or KSM) page, or a page cache page
+ * or raw PFN.  Only one thing is not in them: whether the fault is a write
+ * or an unshare (FAULT_FLAG_UNSHARE: a read-only GUP pin breaking COW, which
+ * copies too but is no write).  Unshares are rare, so they alone leave a
+ * note, in a small table keyed by task (unshare_notes[]): (task, VMA,
+ * address).  A copy at the noted address is the unshare's, not counted.  The
+ * task's next write fault drops its note (an unshare that ended without a
+ * copy must not hide a later write's), and so does its exit.
+ *
+ * So a write fault costs two probe hits, do_wp_page() and the copy site,
+ * and no return probe: a kretprobe on do_wp_page() with a record of every
+ * write fault was half the module's cost on fork-and-write, and its
+ * instances limited the tasks inside at once.
+ *
+ * Anything that hooks the return of ptep_clear_flush() (another kretprobe,
+ * the function graph tracer) replaces the return address this relies on:
+ * while it does, copies are not seen (see Documentation/cowstat.rst).
+ */
+
+#define UNSHARE_BITS		8
+#define UNSHARE_SIZE		(1U << UNSHARE_BITS)
+#define UNSHARE_PROBES		16
+
+/*
+ * A slot belongs to the task that set ->task from NULL; only that task, or
+ * release_task() once it is dead, writes its other fields or frees it.  A
+ * task has at most one note, in one of the UNSHARE_PROBES slots from its
+ * hash on.  nr_unshare_notes lets write faults skip the table while it is
+ * empty, which is nearly always.
+ */
+struct unshare_note {
+	struct task_struct *task;
+	struct vm_area_struct *vma;
+	unsigned long address;
+};
+
+static struct unshare_note unshare_notes[UNSHARE_SIZE];
+static atomic_t nr_unshare_notes;
+
+static struct unshare_note *unshare_note_find(struct task_struct *tsk)
+{
+	unsigned int i, n = hash_ptr(tsk, UNSHARE_BITS);
+
+	for (i = 0; i < UNSHARE_PROBES; i++, n = (n + 1) % UNSHARE_SIZE)
+		if (READ_ONCE(unshare_notes[n].task) == tsk)
+			return &unshare_notes[n];
+	return NULL;
+}
+NOKPROBE_SYMBOL(unshare_note_find);
+
+static void unshare_note_free(struct unshare_note *note)
+{
+	atomic_dec(&nr_unshare_notes);
+	/* our reads of ->vma and ->address are done before another task claims it */
+	smp_store_release(&note->task, NULL);
+}
+NOKPROBE_SYMBOL(unshare_note_free);
+
+/* Drop @tsk's note, if it has one: only @tsk itself, or after its death. */
+static void unshare_note_drop(struct task_struct *tsk)
+{
+	struct unshare_note *note;
+
+	if (likely(!atomic_read(&nr_unshare_notes)))
+		return;
+	note = unshare_note_find(tsk);
+	if (note)
+		unshare_note_free(note);
+}
+NOKPROBE_SYMBOL(unshare_note_drop);
+
+static bool unshare_note_add(struct vm_area_struct *vma, unsigned long address)
+{
+	unsigned int i, n = hash_ptr(current, UNSHARE_BITS);
+	struct unshare_note *note;
+
+	unshare_note_drop(current);
+	for (i = 0; i < UNSHARE_PROBES; i++, n = (n + 1) % UNSHARE_SIZE) {
+		note = &unshare_notes[n];
+		if (READ_ONCE(note->task) || cmpxchg(&note->task, NULL, current))
+			continue;
+		note->vma = vma;
+		note->address = address;
+		atomic_inc(&nr_unshare_notes);
+		return true;
+	}
+	return false;
+}
+NOKPROBE_SYMBOL(unshare_note_add);
+
+/* Is this copy the unshare current noted?  Then the note is used up. */
+static bool unshare_note_take(struct vm_area_struct *vma, unsigned long address)
+{
+	struct unshare_note *note;
+
+	if (likely(!atomic_read(&nr_unshare_notes)))
+		return false;
+	note = unshare_note_find(current);
+	if (!note || note->vma != vma || note->address != address)
+		return false;
+	unshare_note_free(note);
+	return true;
+}
+NOKPROBE_SYMBOL(unshare_note_take);
+
+/*
+ * Every write fault on a present write-protected PTE of a private mapping:
+ * count it.  An unshare leaves a note instead; one that cannot (a full
+ * window, very unlikely) shows in nmissed, as its copy will count.
+ */
+int wp_fault_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct vm_fault *vmf = vmf_arg(regs);
+
+	if (vmf->vma->vm_flags & VM_SHARED)
+		return 0;
+	if (vmf->flags & FAULT_FLAG_UNSHARE) {
+		if (!unshare_note_add(vmf->vma, vmf->address))
+			kprobe_lost(kp);
+		return 0;
+	}
+	unshare_note_drop(current);
+	ACCOUNT_MM(vmf->vma->vm_mm, { CS_COW_FAULTS, 1 });
+	return 0;
+}
+NOKPROBE_SYMBOL(wp_fault_pre);
+
+int wp_reuse_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct vm_fault *vmf = vmf_arg(regs);
+
+	if (cow_write_fault(vmf))
+		ACCOUNT_MM(vmf->vma->vm_mm, { CS_COW_REUSES, 1 });
+	return 0;
+}
+NOKPROBE_SYMBOL(wp_reuse_pre);
+
+/*
+ * wp_page_copy() is its own function on some builds and inlined into its
+ * only caller do_wp_page() on others; both are searched (a function can
+ * also be inlined at some call sites and not at others).
+ */
+struct call_sites copy_sites = {
+	.what = "copy", .callee = "ptep_clear_flush",
+	.funcs = FUNCS("wp_page_copy", "do_wp_page"),
+};
+
+/*
+ * Only where wp_page_reuse() has no symbol (gcc inlined it, as in Debian's
+ * 5.10): its ptep_set_access_flags() call, inlined with it into
+ * do_wp_page(), is the reuse.  wp_page_shared() and wp_pfn_shared() reuse
+ * through the same call, for shared mappings only, which the handler leaves
+ * out as wp_reuse_pre() does.
+ */
+struct call_sites reuse_sites = {
+	.what = "reuse", .callee = "ptep_set_access_flags",
+	.funcs = FUNCS("do_wp_page"),
+};
+
+static bool call_site_hit(const struct call_sites *cs, struct pt_regs *regs)
+{
+	unsigned long ret = arch_entry_return_address(regs);
+	unsigned int i;
+
+	for (i = 0; i < cs->nr; i++)
+		if (ret == cs->ret[i])
+			return true;
+	return false;
+}
+NOKPROBE_SYMBOL(call_site_hit);
+
+/*
+ * ptep_set_access_flags(vma, address, ptep, entry, dirty) from an inlined
+ * wp_page_reuse(): no unshare gets there (do_wp_page() returns before a
+ * reuse when unsharing), so a private mapping's is a write reusing the page.
+ */
+int reuse_site_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct vm_area_struct *vma =
+		(struct vm_area_struct *)regs_get_kernel_argument(regs, 0);
+
+	if (call_site_hit(&reuse_sites, regs) && !(vma->vm_flags & VM_SHARED))
+		ACCOUNT_MM(vma->vm_mm, { CS_COW_REUSES, 1 });
+	return 0;
+}
+NOKPROBE_SYMBOL(reuse_site_pre);
+
+/*
+ * What the copy replaces, as vm_normal_page() sees it on x86, which has
+ * pte_special(): the zero page; a special entry (a raw PFN, no struct page
+ * to go by); or a page, anonymous (or KSM) or not.  wp_page_copy() holds a
+ * reference on that page.
+ */
+static enum cowstat_counter copy_kind(pte_t pte)
+{
+	unsigned long pfn = pte_pfn(pte);
+
+	if (is_zero_pfn(pfn))
+		return CS_COW_ZERO;
+	if (!pte_special(pte) && pfn_valid(pfn) && PageAnon(pfn_to_page(pfn)))
+		return CS_COW_COPIES;
+	return CS_COW_FILE;
+}
+NOKPROBE_SYMBOL(copy_kind);
+
+/* ptep_clear_flush(vma, address, ptep) */
+int copy_site_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct vm_area_struct *vma =
+		(struct vm_area_struct *)regs_get_kernel_argument(regs, 0);
+	unsigned long address = regs_get_kernel_argument(regs, 1);
+	pte_t *ptep = (pte_t *)regs_get_kernel_argument(regs, 2);
+	enum cowstat_counter kind;
+
+	if (!call_site_hit(&copy_sites, regs) || unshare_note_take(vma, address))
+		return 0;
+	kind = copy_kind(ptep_get(ptep));
+	ACCOUNT_MM(vma->vm_mm, { kind, 1 },
+		   { CS_COPIED_BYTES, kind == CS_COW_ZERO ? 0 : PAGE_SIZE });
+	return 0;
+}
+NOKPROBE_SYMBOL(copy_site_pre);
+
+/* --- first write to a private file page: do_fault() -> do_cow_fault() --- */
+
+int file_fault_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct vm_fault *vmf = vmf_arg(regs);
+	struct file_cow_data *data = (struct file_cow_data *)ri->data;
+
+	/* do_fault() takes this branch to do_cow_fault() */
+	if (!(vmf->flags & FAULT_FLAG_WRITE) || (vmf->vma->vm_flags & VM_SHARED) ||
+	    !vmf->vma->vm_ops || !vmf->vma->vm_ops->fault)
+		return 1;
+	data->mm = vmf->vma->vm_mm;
+	return 0;
+}
+NOKPROBE_SYMBOL(file_fault_entry);
+
+int file_fault_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct file_cow_data *data = (struct file_cow_data *)ri->data;
+	vm_fault_t ret = regs_return_value(regs);
+
+	/*
+	 * NOPAGE: finish_fault() found the PTE taken by a racing fault.
+	 * DONE_COW: DAX copied and installed the page itself, successfully.
+	 */
+	if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY))
+		return 0;
+	ACCOUNT_MM(data->mm, { CS_COW_FILE, 1 }, { CS_COPIED_BYTES, PAGE_SIZE });
+	return 0;
+}
+NOKPROBE_SYMBOL(file_fault_return);
+
+/*
+ * Where do_fault() has no symbol of its own (Debian's 5.10 inlines it, and
+ * do_cow_fault(), into handle_mm_fault(); its only do_fault is the AMD
+ * IOMMU driver's): finish_fault(), which do_cow_fault() calls to install
+ * the copy.  A write to a private mapping there is always do_cow_fault()'s
+ * (do_read_fault() has no write, do_shared_fault() a shared mapping).  DAX
+ * installs its copies itself (VM_FAULT_DONE_COW) without finish_fault(): on
+ * such a kernel they are not counted (Documentation/cowstat.rst).
+ */
+int finish_fault_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct vm_fault *vmf = vmf_arg(regs);
+	struct file_cow_data *data = (struct file_cow_data *)ri->data;
+
+	if (!(vmf->flags & FAULT_FLAG_WRITE) || (vmf->vma->vm_flags & VM_SHARED))
+		return 1;
+	data->mm = vmf->vma->vm_mm;
+	return 0;
+}
+NOKPROBE_SYMBOL(finish_fault_entry);
+
+/* --- transparent huge pages: do_huge_pmd_wp_page() --------------------- */
+
+int thp_fault_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct vm_fault *vmf = vmf_arg(regs);
+
+	if (cow_write_fault(vmf))
+		ACCOUNT_MM(vmf->vma->vm_mm, { CS_COW_THP, 1 });
+	return 0;
+}
+NOKPROBE_SYMBOL(thp_fault_pre);
+
+/* --- hugetlb: hugetlb_wp() --------------------------------------------- */
+
+int hugetlb_wp_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct hugetlb_data *data = (struct hugetlb_data *)ri->data;
+	struct compat_hugetlb_wp_args a;
+
+	compat_hugetlb_wp_args(regs, &a);
+	if ((a.flags & FAULT_FLAG_UNSHARE) || (a.vma->vm_flags & VM_SHARED))
+		return 1;
+	data->mm = a.vma->vm_mm;
+	data->ptep = a.ptep;
+	data->pfn = pte_pfn(arch_huge_ptep_get(a.ptep));
+	data->size = vma_kernel_pagesize(a.vma);
+	return 0;
+}
+NOKPROBE_SYMBOL(hugetlb_wp_entry);
+
+/*
+ * hugetlb_wp() returns 0 for a reuse, a copy and a lost race alike.  It is
+ * entered and left with the page table lock held, so the entry now tells:
+ * a different page there is a copy.
+ */
+int hugetlb_wp_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct hugetlb_data *data = (struct hugetlb_data *)ri->data;
+	pte_t pte = arch_huge_ptep_get(data->ptep);
+
+	if (!pte_present(pte) || pte_pfn(pte) == data->pfn)
+		return 0;
+	ACCOUNT_MM(data->mm, { CS_COW_HUGETLB, 1 }, { CS_COPIED_BYTES, data->size });
+	return 0;
+}
+NOKPROBE_SYMBOL(hugetlb_wp_return);
