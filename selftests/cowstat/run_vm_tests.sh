@@ -12,10 +12,11 @@
 # first (make && make tools && make -C selftests/cowstat): the VM sees the
 # tree read-only.
 #
-# Prints KTAP: this script's own tests, with the output of cowstat_test,
-# cow_faults_test.sh, stress_test.sh, cowstat_tool_test.sh,
-# hardening_test.py and bounds_test.sh (each a KTAP document with its own
-# "# Totals:" line) nested as indented subtests.  Exits non-zero if anything
+# Prints KTAP: this script's own tests, with the output of the C tests
+# (cow_fork, cow_faults, cow_huge, cow_control), cow_faults_test.sh,
+# stress_test.sh, cowstat_tool_test.sh, hardening_test.py and bounds_test.sh
+# (each a KTAP document with its own "# Totals:" line) nested as indented
+# subtests.  Exits non-zero if anything
 # failed.
 
 set -u
@@ -29,7 +30,7 @@ if [ -z "$missing_ko" ]; then
 	missing_ko=$(dirname "$ko")/missing-probe/cowstat.ko
 	[ -e "$missing_ko" ] || missing_ko=$(dirname "$ko")/build/missing-probe/cowstat.ko
 fi
-test_bin=$here/cowstat_test
+c_tests=(cow_fork cow_faults cow_huge cow_control)
 workload=$here/cowstat_workload
 dbg=/sys/kernel/debug/cowstat
 hugepages=16
@@ -37,7 +38,7 @@ thp_dir=/sys/kernel/mm/transparent_hugepage
 nr_hugepages=/proc/sys/vm/nr_hugepages
 kmemleak=/sys/kernel/debug/kmemleak
 
-ntests=20
+ntests=$((19 + ${#c_tests[@]}))
 . "$here/ktap.sh"
 
 loaded() { grep -q '^cowstat ' /proc/modules; }
@@ -54,8 +55,10 @@ setup() {
 	local thp hugetlb
 	[ "$(id -u)" = 0 ] || { log "must run as root"; return 1; }
 	[ -r "$ko" ] || { log "no module $ko"; return 1; }
-	[ -x "$test_bin" ] && [ -x "$workload" ] ||
-		{ log "test programs missing: make -C selftests/cowstat"; return 1; }
+	for t in "${c_tests[@]}" cowstat_workload; do
+		[ -x "$here/$t" ] ||
+			{ log "test program $t missing: make -C selftests/cowstat"; return 1; }
+	done
 	if ! mountpoint -q /sys/kernel/debug; then
 		mount -t debugfs debugfs /sys/kernel/debug || return 1
 	fi
@@ -208,7 +211,9 @@ run_nested() {
 	result "$rc" "$name"
 }
 if loaded; then
-	run_nested cowstat_test "$test_bin"
+	for t in "${c_tests[@]}"; do
+		run_nested "$t" "$here/$t"
+	done
 	# 7: bpftrace cross-check, nested
 	run_nested cow_faults_bpftrace "$here/cow_faults_test.sh" "$workload"
 	# 60 s of fork loops, readers and resets, nested
@@ -220,7 +225,9 @@ if loaded; then
 	# max_tracked=64 with 5000 live processes; reloads the module
 	run_nested bounds "$here/bounds_test.sh" "$ko" "$workload"
 else
-	skip cowstat_test "module not loaded"
+	for t in "${c_tests[@]}"; do
+		skip "$t" "module not loaded"
+	done
 	skip cow_faults_bpftrace "module not loaded"
 	skip stress "module not loaded"
 	skip cowstat_tool "module not loaded"

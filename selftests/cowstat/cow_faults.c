@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cowstat selftests of the kinds of write fault: unshare (not a write), the
+ * zero page, private and shared file mappings.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+
+#include "kselftest_harness.h"
+#include "cow_test.h"
+
+FIXTURE(cowstat) {
+	struct cow_env e;
+};
+
+FIXTURE_SETUP(cowstat)
+{
+	COW_ENV_SETUP(&self->e);
+}
+
+FIXTURE_TEARDOWN(cowstat)
+{
+	cow_env_teardown(&self->e);
+}
+
+/*
+ * Child: once released, write k pages of the region, which an unshare has
+ * already made its own, and report its row around the writes and how many
+ * written pages kept their frame (reused in place).
+ */
+static int kid_write_after_unshare(void *arg)
+{
+	const struct job *j = arg;
+	struct report *rep = j->rep;
+	struct ws *w;
+	struct cs_row b, a;
+	long me;
+	size_t x;
+
+	wait_byte(j->go);
+	w = ws_new();
+	me = getpid();
+	KID_CHECK(rep, w);
+	KID_CHECK(rep, j->n <= WS_PFNS);
+	KID_CHECK(rep, !pagemap_region(j->r, j->n, w->ppfn));
+	KID_CHECK(rep, !cs_read_row(w, "processes", me, &b) && b.found);
+	write_units(j->r, j->first, j->k, PG, 0, 0x77);
+	KID_CHECK(rep, !cs_read_row(w, "processes", me, &a) && a.found);
+	KID_CHECK(rep, !pagemap_region(j->r, j->n, w->pm));
+	rep->val[0] = 0;
+	for (x = 0; x < j->k; x++)
+		if ((w->pm[j->first + x] & PM_PFN_MASK) ==
+		    (w->ppfn[j->first + x] & PM_PFN_MASK))
+			rep->val[0]++;
+	rep->before = b;
+	rep->after = a;
+	return 0;
+}
+
+/* Is the running kernel at least @major.@minor? */
+static bool kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
+}
+
+/*
+ * Unshare is not a write: process_vm_readv() pins the child's pages
+ * read-only (FOLL_PIN), and a pinned anonymous page must be exclusive, so
+ * GUP makes the child copy every page it still shares with the parent
+ * (FAULT_FLAG_UNSHARE).  Those copies, which pagemap shows, are not COW
+ * writes: nothing is counted for either process.  The child's later writes
+ * to the pages, now exclusive, are reuses.
+ *
+ * Before 5.19 there are no unshare faults: the pin takes the shared pages
+ * as they are, pagemap shows none moved, and the child's writes copy them
+ * as after any fork.
+ */
+TEST_F_TIMEOUT(cowstat, unshare_not_counted, TMO)
+{
+	const bool unshares = kernel_at_least(5, 19);
+	const size_t n = 16, k = 7, first = 4;
+	struct ws *ws = self->e.ws;
+	struct report *rep = self->e.rep;
+	struct measure m = { .ws = ws };
+	struct iovec local, remote;
+	struct job j;
+	int status;
+	ssize_t got = -1;
+	pid_t pid;
+	size_t i, moved = 0, excl = 0, kept = 0;
+
+	BAIL_IF_SKIPPED();
+	/* maps: the one buffer that reading debugfs does not reuse */
+	ASSERT_LE(n * PG, sizeof(ws->maps));
+	j = (struct job){ .n = n, .first = first, .k = k, .unit = PG,
+			  .go = self->e.ks.go[0], .rep = rep };
+	j.r = region_new(n, 4);
+	ASSERT_NE(NULL, j.r);
+	ASSERT_EQ(0, pagemap_region(j.r, n, ws->ppfn));
+	ASSERT_EQ(0, kid_prepare(&self->e.ks, 0));
+	pid = kid_start(&self->e.ks, 0, kid_write_after_unshare, &j);
+	ASSERT_LT(0, pid);
+
+	local = (struct iovec){ .iov_base = ws->maps, .iov_len = n * PG };
+	remote = (struct iovec){ .iov_base = j.r, .iov_len = n * PG };
+	m.pid2 = pid;
+	MEASURE(&m)
+		got = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+
+	ASSERT_EQ((ssize_t)(n * PG), got) TH_LOG("process_vm_readv: %s", strerror(errno));
+	for (i = 0; i < n; i++)
+		EXPECT_EQ((char)(4 + i), ws->maps[i * PG]);
+	/* the child has its own copy of every page now, the parent kept its */
+	ASSERT_EQ(0, pagemap_region_of(pid, j.r, n, ws->pm));
+	ASSERT_EQ(0, pagemap_region(j.r, n, ws->kpf));
+	for (i = 0; i < n; i++) {
+		moved += (ws->pm[i] & PM_PFN_MASK) != (ws->ppfn[i] & PM_PFN_MASK);
+		excl += HAS(ws->pm[i], PM_EXCLUSIVE);
+		kept += (ws->kpf[i] & PM_PFN_MASK) == (ws->ppfn[i] & PM_PFN_MASK);
+	}
+	TH_LOG("after process_vm_readv: %zu of %zu child pages moved, %zu exclusive; parent kept %zu",
+	       moved, n, excl, kept);
+	EXPECT_EQ(unshares ? n : 0, moved);
+	EXPECT_EQ(unshares ? n : 0, excl);
+	EXPECT_EQ(n, kept);
+
+	ASSERT_MEASURED(&m);
+	/* the unshare copies count nowhere: neither row moves at all */
+	EXPECT_DELTAS(m.a2, m.b2);
+	EXPECT_DELTAS(m.a, m.b);
+
+	/* the child's writes: exclusive pages, so reuses in place */
+	kid_release(&self->e.ks);
+	status = kid_wait(&self->e.ks, 0);
+	ASSERT_KID_OK(&self->e, status);
+	EXPECT_DELTAS(rep->after, rep->before, [CS_COW_FAULTS] = IS(k),
+		      [CS_COW_REUSES] = IS(unshares ? k : 0),
+		      [CS_COW_COPIES] = IS(unshares ? 0 : k),
+		      [CS_COPIED_BYTES] = IS(unshares ? 0 : k * PG));
+	EXPECT_EQ((long)(unshares ? k : 0), rep->val[0]);
+	munmap(j.r, n * PG);
+}
+
+/*
+ * Scenario 4: read faults on fresh anonymous memory map the shared zero
+ * page; the write that follows allocates a zeroed page (cow_zero), which
+ * copies nothing.
+ */
+TEST_F_TIMEOUT(cowstat, zero_page, TMO)
+{
+	const size_t n = 37;
+	struct ws *ws = self->e.ws;
+	struct measure m = { .ws = ws };
+	volatile char *z;
+	u64 zpfn, fl;
+	size_t i;
+	char sum = 0;
+
+	BAIL_IF_SKIPPED();
+	z = mmap(NULL, n * PG, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, z);
+	ASSERT_EQ(0, keep_4k_pages((void *)z, n * PG))
+		TH_LOG("MADV_NOHUGEPAGE: %s", strerror(errno));
+	for (i = 0; i < n; i++)
+		sum += z[i * PG];
+	ASSERT_EQ(0, sum);
+	ASSERT_EQ(0, pagemap_region((void *)z, n, ws->pm));
+	zpfn = ws->pm[0] & PM_PFN_MASK;
+	ASSERT_NE(0ULL, zpfn) TH_LOG("PFNs hidden");
+	for (i = 0; i < n; i++) {
+		ASSERT_TRUE(HAS(ws->pm[i], PM_PRESENT));
+		ASSERT_EQ(zpfn, ws->pm[i] & PM_PFN_MASK);
+	}
+	ASSERT_EQ(0, kpageflags_get(zpfn, 1, &fl));
+	ASSERT_TRUE(HAS(fl, KPF(KPF_ZERO_PAGE))) TH_LOG("pfn %llx flags %llx", zpfn, fl);
+
+	MEASURE(&m)
+		for (i = 0; i < n; i++)
+			z[i * PG + 1] = 1;
+
+	ASSERT_MEASURED(&m);
+	EXPECT_DELTAS(m.a, m.b, [CS_COW_ZERO] = IS(n), [CS_COW_FAULTS] = IS(n));
+	ASSERT_EQ(0, pagemap_region((void *)z, n, ws->pm));
+	for (i = 0; i < n; i++) {
+		EXPECT_TRUE(HAS(ws->pm[i], PM_EXCLUSIVE));
+		EXPECT_NE(zpfn, ws->pm[i] & PM_PFN_MASK);
+	}
+	munmap((void *)z, n * PG);
+}
+
+/*
+ * Scenario 5: private file mapping.  A: read, then written: do_wp_page
+ * copies the page-cache page.  B (its own VMA, so that fault-around on A
+ * cannot map it): written without a read: do_cow_fault.  C: MAP_SHARED,
+ * written in place: never copy-on-write, also not when soft-dirty tracking
+ * write-protected it (then do_wp_page runs for it, on a shared mapping).
+ */
+TEST_F_TIMEOUT(cowstat, file_mappings, TMO)
+{
+	const size_t na = 12, nb = 7, nc = 9;
+	const size_t fpages = na + nb + nc + 2;
+	struct ws *ws = self->e.ws;
+	struct measure m = { .ws = ws }, m2 = { .ws = ws };
+	char *ma, *mb, *mc;
+	int fd, cr;
+	size_t i;
+	char sum = 0;
+
+	BAIL_IF_SKIPPED();
+	fd = memfd_create("cowstat_file", MFD_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, fpages * PG));
+	/* every file page exists in the page cache, with known contents */
+	for (i = 0; i < fpages; i++) {
+		memset(ws->small, 0x40 + i, PG);
+		ASSERT_EQ((ssize_t)PG, pwrite(fd, ws->small, PG, i * PG));
+	}
+	ma = mmap(NULL, na * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	/* file offset gap: A and B can never be merged into one VMA */
+	mb = mmap(NULL, nb * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd,
+		  (na + 1) * PG);
+	mc = mmap(NULL, nc * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		  (na + nb + 2) * PG);
+	ASSERT_NE(MAP_FAILED, ma);
+	ASSERT_NE(MAP_FAILED, mb);
+	ASSERT_NE(MAP_FAILED, mc);
+	for (i = 0; i < na; i++)
+		sum += ((volatile char *)ma)[i * PG];
+	for (i = 0; i < nc; i++)
+		sum += ((volatile char *)mc)[i * PG];
+	(void)sum;
+	ASSERT_EQ(0, pagemap_region(ma, na, ws->pm));
+	for (i = 0; i < na; i++)
+		ASSERT_EQ(PM_PRESENT | PM_FILE,
+			  ws->pm[i] & (PM_PRESENT | PM_FILE));
+	ASSERT_EQ(0, pagemap_region(mb, nb, ws->pm));
+	for (i = 0; i < nb; i++)
+		ASSERT_FALSE(HAS(ws->pm[i], PM_PRESENT));
+
+	MEASURE(&m) {
+		write_units(ma, 0, na, PG, 3, 0x11);
+		write_units(mb, 0, nb, PG, 3, 0x22);
+		write_units(mc, 0, nc, PG, 3, 0x33);
+	}
+
+	ASSERT_MEASURED(&m);
+	/* B's faults are do_cow_fault, not do_wp_page: not in cow_faults */
+	EXPECT_DELTAS(m.a, m.b, [CS_COW_FILE] = IS(na + nb),
+		      [CS_COW_FAULTS] = IS(na),
+		      [CS_COPIED_BYTES] = IS((na + nb) * PG));
+
+	/* A and B now map private anonymous copies; the file is unchanged */
+	ASSERT_EQ(0, pagemap_region(ma, na, ws->pm));
+	for (i = 0; i < na; i++)
+		EXPECT_EQ(PM_PRESENT | PM_EXCLUSIVE,
+			  ws->pm[i] & (PM_PRESENT | PM_EXCLUSIVE | PM_FILE));
+	ASSERT_EQ(0, pagemap_region(mb, nb, ws->pm));
+	for (i = 0; i < nb; i++)
+		EXPECT_EQ(PM_PRESENT | PM_EXCLUSIVE,
+			  ws->pm[i] & (PM_PRESENT | PM_EXCLUSIVE | PM_FILE));
+	for (i = 0; i < na + nb + 1; i++) {
+		ASSERT_EQ(1, pread(fd, ws->small, 1, i * PG + 3));
+		EXPECT_EQ((char)(0x40 + i), ws->small[0]);
+	}
+	for (i = 0; i < nc; i++) {
+		ASSERT_EQ(1, pread(fd, ws->small, 1, (na + nb + 2 + i) * PG + 3));
+		EXPECT_EQ((char)(0x33 ^ i), ws->small[0]);
+	}
+
+	/*
+	 * Clearing soft-dirty write-protects every PTE, C's included, so the
+	 * next writes to C enter do_wp_page (wp_page_shared).  Shared: not
+	 * copy-on-write, not counted.  Our own private pages are
+	 * write-protected too: quiesce() takes those reuse faults first.
+	 */
+	cr = open("/proc/self/clear_refs", O_WRONLY);
+	ASSERT_LE(0, cr);
+	ASSERT_EQ(1, write(cr, "4", 1));
+	close(cr);
+	MEASURE(&m2)
+		write_units(mc, 0, nc, PG, 5, 0x44);
+
+	ASSERT_MEASURED(&m2);
+	EXPECT_DELTAS(m2.a, m2.b);
+	/* the writes did fault: soft-dirty is set again on all of C */
+	ASSERT_EQ(0, pagemap_region(mc, nc, ws->pm));
+	for (i = 0; i < nc; i++)
+		EXPECT_TRUE(HAS(ws->pm[i], PM_SOFT_DIRTY));
+	munmap(ma, na * PG);
+	munmap(mb, nb * PG);
+	munmap(mc, nc * PG);
+	close(fd);
+}
+
+TEST_HARNESS_MAIN

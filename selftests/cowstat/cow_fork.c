@@ -1,0 +1,667 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cowstat selftests of fork and what follows it: copies in the child and in
+ * the parent, reuse, threads, vfork and CLONE_VM, exec, grandchildren,
+ * MADV_DONTFORK and MADV_WIPEONFORK, and the rows in exited.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "cow_test.h"
+
+FIXTURE(cowstat) {
+	struct cow_env e;
+};
+
+FIXTURE_SETUP(cowstat)
+{
+	COW_ENV_SETUP(&self->e);
+}
+
+FIXTURE_TEARDOWN(cowstat)
+{
+	cow_env_teardown(&self->e);
+}
+
+/*
+ * Scenario 1: a child writes k of n shared pages.  Its cow_copies rises by
+ * k; the parent's fork_shared and the child's fork_inherited are the
+ * parent's anonymous pages at fork, counted independently.
+ */
+TEST_F_TIMEOUT(cowstat, fork_child_copies, TMO)
+{
+	const size_t n = 64, k = 23;
+	struct ws *ws = self->e.ws;
+	struct report *rep = self->e.rep;
+	struct measure m = { .ws = ws };
+	struct cs_row c;
+	struct job j;
+	long anon = 0;
+	int status;
+	pid_t pid = -1, me = getpid();
+	size_t i;
+
+	BAIL_IF_SKIPPED();
+	j = (struct job){ .n = n, .first = 5, .k = k, .unit = PG, .off = 100,
+			  .ppfn = ws->ppfn, .go = -1, .rep = rep };
+	j.r = region_new(n, 1);
+	ASSERT_NE(NULL, j.r);
+	ASSERT_EQ(0, pagemap_region(j.r, n, ws->ppfn));
+	for (i = 0; i < n; i++) {
+		/* present and, as we touched them first, mapped only here */
+		ASSERT_TRUE(HAS(ws->ppfn[i], PM_PRESENT));
+		ASSERT_TRUE(HAS(ws->ppfn[i], PM_EXCLUSIVE));
+		ASSERT_NE(0ULL, ws->ppfn[i] & PM_PFN_MASK) TH_LOG("PFNs hidden");
+	}
+	ASSERT_EQ(0, kid_prepare(&self->e.ks, 0));
+
+	MEASURE(&m) {
+		anon = anon_pages(ws, 0, ~0UL);
+		pid = kid_start(&self->e.ks, 0, kid_write_measure, &j);
+	}
+
+	ASSERT_LT(0, pid) TH_LOG("fork: %s", strerror(errno));
+	status = kid_wait(&self->e.ks, 0);
+	ASSERT_MEASURED(&m);
+	ASSERT_LT(0, anon) TH_LOG("anon scan: %s", strerror(-anon));
+	ASSERT_KID_OK(&self->e, status);
+	TH_LOG("anon pages at fork %ld; child wrote %zu: cow_copies +%llu, %ld pages exclusive",
+	       anon, k, D(rep->after, rep->before, CS_COW_COPIES),
+	       rep->val[R_EXCL]);
+
+	EXPECT_DELTAS(m.a, m.b, [CS_FORKS] = IS(1), [CS_FORK_SHARED] = IS(anon),
+		      [CS_COW_FAULTS] = ANY(AFTER_FORK),
+		      [CS_COW_COPIES] = ANY(AFTER_FORK),
+		      [CS_COW_REUSES] = ANY(AFTER_FORK),
+		      [CS_COPIED_BYTES] = ANY(AFTER_FORK));
+	/* the child, from its start to its first reading: only the fork */
+	EXPECT_ROW(rep->before, [CS_FORK_INHERITED] = IS(anon));
+	EXPECT_DELTAS(rep->after, rep->before, [CS_COW_COPIES] = IS(k),
+		      [CS_COW_FAULTS] = IS(k), [CS_COPIED_BYTES] = IS(k * PG));
+	/* pagemap in the child: exactly the k written pages are its own */
+	EXPECT_EQ((long)k, rep->val[R_EXCL]);
+	EXPECT_EQ((long)k, rep->val[R_MOVED]);
+	EXPECT_EQ((long)k, rep->val[R_EXCL_MOVED_WRITTEN]);
+	EXPECT_EQ(0, rep->val[R_DATA_BAD]);
+	/* the parent still sees its own data */
+	for (i = 0; i < n; i++)
+		EXPECT_EQ((char)(1 + i), j.r[i * PG + 100]);
+
+	/* The reaped child's row: it did nothing but the k copies. */
+	ASSERT_EQ(0, cs_read_row(ws, "exited", pid, &c));
+	ASSERT_TRUE(c.found) TH_LOG("no exited row for %d", pid);
+	EXPECT_EQ(me, c.ppid);
+	EXPECT_ROW(c, [CS_FORK_INHERITED] = IS(anon), [CS_COW_COPIES] = IS(k),
+		   [CS_COW_FAULTS] = IS(k), [CS_COPIED_BYTES] = IS(k * PG));
+	munmap(j.r, n * PG);
+}
+
+/* Scenario 2: the parent writes k shared pages while the child lives. */
+TEST_F_TIMEOUT(cowstat, parent_copies_while_child_lives, TMO)
+{
+	const size_t n = 48, k = 17, first = 9;
+	struct ws *ws = self->e.ws;
+	struct measure m = { .ws = ws };
+	struct job j;
+	int status;
+	pid_t pid;
+	long val[8];
+
+	BAIL_IF_SKIPPED();
+	j = (struct job){ .n = n, .first = first, .k = k, .unit = PG,
+			  .ppfn = ws->ppfn, .go = self->e.ks.go[0], .rep = self->e.rep };
+	j.r = region_new(n, 2);
+	ASSERT_NE(NULL, j.r);
+	ASSERT_EQ(0, pagemap_region(j.r, n, ws->ppfn));
+	ASSERT_EQ(0, kid_prepare(&self->e.ks, 0));
+	pid = kid_start(&self->e.ks, 0, kid_hold, &j);
+	ASSERT_LT(0, pid);
+
+	MEASURE(&m)
+		write_units(j.r, first, k, PG, 0, 0x3c);
+
+	/* While the child still maps the rest: only the k are ours. */
+	ASSERT_EQ(0, pagemap_region(j.r, n, ws->pm));
+	region_diff(&j, ws->pm, n, val);
+	kid_release(&self->e.ks);
+	status = kid_wait(&self->e.ks, 0);
+	ASSERT_MEASURED(&m);
+	ASSERT_EQ(0, status);
+
+	EXPECT_DELTAS(m.a, m.b, [CS_COW_COPIES] = IS(k), [CS_COW_FAULTS] = IS(k),
+		      [CS_COPIED_BYTES] = IS(k * PG));
+	EXPECT_EQ((long)k, val[R_EXCL]);
+	EXPECT_EQ((long)k, val[R_MOVED]);
+	EXPECT_EQ((long)k, val[R_EXCL_MOVED_WRITTEN]);
+	munmap(j.r, n * PG);
+}
+
+/*
+ * Scenario 3: after the child has been reaped the parent is the only user
+ * of the pages, but they are still write-protected and not marked
+ * exclusive: each write is a reuse, not a copy.
+ */
+TEST_F_TIMEOUT(cowstat, parent_reuses_after_child_exit, TMO)
+{
+	const size_t n = 40, k = 21, first = 11;
+	struct ws *ws = self->e.ws;
+	struct measure m = { .ws = ws };
+	struct job j;
+	int status;
+	pid_t pid;
+	size_t i;
+
+	BAIL_IF_SKIPPED();
+	j = (struct job){ .n = n, .ppfn = ws->ppfn, .go = -1, .rep = self->e.rep };
+	j.r = region_new(n, 3);
+	ASSERT_NE(NULL, j.r);
+	ASSERT_EQ(0, pagemap_region(j.r, n, ws->ppfn));
+	ASSERT_EQ(0, kid_prepare(&self->e.ks, 0));
+	pid = kid_start(&self->e.ks, 0, kid_exit, &j);
+	ASSERT_LT(0, pid);
+	status = kid_wait(&self->e.ks, 0);
+	ASSERT_EQ(0, status);
+	/* shared no more, but not exclusive-marked: pagemap says mapcount 1 */
+	ASSERT_EQ(0, pagemap_region(j.r, n, ws->pm));
+	for (i = 0; i < n; i++)
+		ASSERT_TRUE(HAS(ws->pm[i], PM_EXCLUSIVE));
+
+	MEASURE(&m)
+		write_units(j.r, first, k, PG, 0, 0x5a);
+
+	ASSERT_MEASURED(&m);
+	EXPECT_DELTAS(m.a, m.b, [CS_COW_REUSES] = IS(k), [CS_COW_FAULTS] = IS(k));
+	/* reused in place: no PFN changed */
+	ASSERT_EQ(0, pagemap_region(j.r, n, ws->pm));
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(ws->ppfn[i] & PM_PFN_MASK, ws->pm[i] & PM_PFN_MASK);
+	munmap(j.r, n * PG);
+}
+
+/* Scenario 6: threads write shared pages; they add up in the process row. */
+#define NTHREADS 4
+
+struct tctl;
+
+struct tslot {
+	struct tctl *ctl;
+	pthread_t th;
+	long tid;
+	char *r;
+	size_t first, k;
+};
+
+struct tctl {
+	volatile int go, quit;
+	int done;
+	struct tslot t[NTHREADS];
+};
+
+static void *writer_thread(void *arg)
+{
+	struct tslot *s = arg;
+
+	s->tid = gettid();
+	while (!s->ctl->go)
+		sched_yield();
+	write_units(s->r, s->first, s->k, PG, 7, 0x77);
+	__atomic_add_fetch(&s->ctl->done, 1, __ATOMIC_SEQ_CST);
+	/* exiting writes libc state shared with the child: not yet */
+	while (!s->ctl->quit)
+		sched_yield();
+	return NULL;
+}
+
+TEST_F_TIMEOUT(cowstat, threads_add_up, TMO)
+{
+	const size_t n = 64, per = 9, k = NTHREADS * per;
+	struct ws *ws = self->e.ws;
+	struct tctl *c = (struct tctl *)ws->ext;
+	struct measure m = { .ws = ws };
+	struct cs_row t;
+	struct job j;
+	int i, status;
+	pid_t pid, me = getpid();
+	long val[8];
+
+	BAIL_IF_SKIPPED();
+	_Static_assert(sizeof(struct tctl) <= sizeof(ws->ext), "ext");
+	j = (struct job){ .n = n, .first = 2, .k = k, .unit = PG, .off = 7,
+			  .ppfn = ws->ppfn, .go = self->e.ks.go[0], .rep = self->e.rep };
+	j.r = region_new(n, 6);
+	ASSERT_NE(NULL, j.r);
+	ASSERT_EQ(0, pagemap_region(j.r, n, ws->ppfn));
+	ASSERT_EQ(0, kid_prepare(&self->e.ks, 0));
+	pid = kid_start(&self->e.ks, 0, kid_hold, &j);
+	ASSERT_LT(0, pid);
+
+	/* Threads are created after the fork: they only exist here. */
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < NTHREADS; i++) {
+		c->t[i] = (struct tslot){ .ctl = c, .r = j.r,
+					  .first = j.first + i * per, .k = per };
+		ASSERT_EQ(0, pthread_create(&c->t[i].th, NULL, writer_thread,
+					    &c->t[i]));
+	}
+	for (i = 0; i < NTHREADS; i++)
+		while (!__atomic_load_n(&c->t[i].tid, __ATOMIC_SEQ_CST))
+			sched_yield();
+
+	MEASURE(&m) {
+		c->go = 1;
+		while (__atomic_load_n(&c->done, __ATOMIC_SEQ_CST) != NTHREADS)
+			sched_yield();
+	}
+
+	c->quit = 1;
+	for (i = 0; i < NTHREADS; i++)
+		pthread_join(c->t[i].th, NULL);
+	ASSERT_EQ(0, pagemap_region(j.r, n, ws->pm));
+	region_diff(&j, ws->pm, n, val);
+	kid_release(&self->e.ks);
+	status = kid_wait(&self->e.ks, 0);
+	ASSERT_EQ(0, status);
+	ASSERT_MEASURED(&m);
+	EXPECT_DELTAS(m.a, m.b, [CS_COW_COPIES] = IS(k), [CS_COW_FAULTS] = IS(k),
+		      [CS_COPIED_BYTES] = IS(k * PG));
+	EXPECT_EQ((long)k, val[R_EXCL_MOVED_WRITTEN]);
+	EXPECT_EQ((long)k, val[R_EXCL]);
+	/* no thread got a row of its own */
+	for (i = 0; i < NTHREADS; i++) {
+		ASSERT_NE(me, c->t[i].tid);
+		ASSERT_EQ(0, cs_read_row(ws, "processes", c->t[i].tid, &t));
+		EXPECT_FALSE(t.found) TH_LOG("thread %ld has a row", c->t[i].tid);
+		ASSERT_EQ(0, cs_read_row(ws, "exited", c->t[i].tid, &t));
+		EXPECT_FALSE(t.found) TH_LOG("thread %ld has an exited row",
+					     c->t[i].tid);
+	}
+	munmap(j.r, n * PG);
+}
+
+/*
+ * Scenario 7: vfork and clone(CLONE_VM) create no address space: nothing is
+ * shared copy-on-write, nothing counted as a fork, no copies.
+ */
+static void check_vm_child(struct __test_metadata *_metadata,
+			   struct ws *ws, pid_t pid, pid_t me)
+{
+	struct cs_row c;
+
+	ASSERT_EQ(0, cs_read_row(ws, "exited", pid, &c));
+	ASSERT_TRUE(c.found) TH_LOG("no exited row for %d", pid);
+	EXPECT_EQ(me, c.ppid);
+	/* every counter 0 */
+	EXPECT_ROW(c);
+}
+
+/* Out of line: nothing of the caller's frame is live across vfork(). */
+static noinline pid_t vfork_and_wait(int *status)
+{
+	pid_t pid = vfork();
+
+	if (pid == 0)
+		_exit(0);
+	if (pid > 0)
+		waitpid(pid, status, 0);
+	return pid;
+}
+
+TEST_F_TIMEOUT(cowstat, vfork_child, TMO)
+{
+	struct ws *ws = self->e.ws;
+	struct measure m = { .ws = ws };
+	int status = -1;
+	pid_t pid = -1, me = getpid();
+
+	BAIL_IF_SKIPPED();
+	MEASURE(&m)
+		pid = vfork_and_wait(&status);
+
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, status);
+	ASSERT_MEASURED(&m);
+	/* no fork, no copy: nothing at all */
+	EXPECT_DELTAS(m.a, m.b);
+	check_vm_child(_metadata, ws, pid, me);
+}
+
+static int clone_vm_fn(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+TEST_F_TIMEOUT(cowstat, clone_vm_child, TMO)
+{
+	struct ws *ws = self->e.ws;
+	struct measure m = { .ws = ws };
+	int status = -1;
+	pid_t pid = -1, me = getpid();
+
+	BAIL_IF_SKIPPED();
+	MEASURE(&m) {
+		/* the child runs in our address space, on ws->cstack */
+		pid = clone(clone_vm_fn, ws->cstack + WS_CSTACK,
+			    CLONE_VM | SIGCHLD, NULL);
+		if (pid > 0)
+			waitpid(pid, &status, 0);
+	}
+
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, status);
+	ASSERT_MEASURED(&m);
+	EXPECT_DELTAS(m.a, m.b);
+	check_vm_child(_metadata, ws, pid, me);
+}
+
+/*
+ * Scenario 8: the child writes k shared pages and execs /bin/true.  The new
+ * image has a fresh mm that shares nothing, so it adds no anonymous COW
+ * copy; the row keeps the pid and takes the new name.
+ */
+static int kid_write_exec(void *arg)
+{
+	const struct job *j = arg;
+
+	write_units(j->r, j->first, j->k, PG, 0, 0x42);
+	execve(j->path, j->argv, environ);
+	return 127;
+}
+
+#define EXEC_IMAGE "the exec'd /bin/true and its loader fault their own data in"
+
+TEST_F_TIMEOUT(cowstat, fork_exec, TMO)
+{
+	const size_t n = 32, k = 13;
+	static char *const argv[] = { "true", NULL };
+	struct ws *ws = self->e.ws;
+	struct measure m = { .ws = ws };
+	struct cs_row c;
+	struct job j;
+	long anon = 0;
+	int status;
+	pid_t pid = -1, me = getpid();
+
+	BAIL_IF_SKIPPED();
+	ASSERT_EQ(0, access("/bin/true", X_OK));
+	j = (struct job){ .n = n, .first = 3, .k = k, .path = "/bin/true",
+			  .argv = argv, .go = -1, .rep = self->e.rep };
+	j.r = region_new(n, 8);
+	ASSERT_NE(NULL, j.r);
+	ASSERT_EQ(0, kid_prepare(&self->e.ks, 0));
+
+	MEASURE(&m) {
+		anon = anon_pages(ws, 0, ~0UL);
+		pid = kid_start(&self->e.ks, 0, kid_write_exec, &j);
+	}
+
+	ASSERT_LT(0, pid);
+	status = kid_wait(&self->e.ks, 0);
+	ASSERT_EQ(0, status);
+	ASSERT_MEASURED(&m);
+	ASSERT_LT(0, anon);
+	EXPECT_DELTAS(m.a, m.b, [CS_FORKS] = IS(1), [CS_FORK_SHARED] = IS(anon),
+		      [CS_COW_FAULTS] = ANY(AFTER_FORK),
+		      [CS_COW_COPIES] = ANY(AFTER_FORK),
+		      [CS_COW_REUSES] = ANY(AFTER_FORK),
+		      [CS_COPIED_BYTES] = ANY(AFTER_FORK));
+
+	ASSERT_EQ(0, cs_read_row(ws, "exited", pid, &c));
+	ASSERT_TRUE(c.found) TH_LOG("no exited row for %d", pid);
+	EXPECT_STREQ("true", c.comm);
+	EXPECT_EQ(me, c.ppid);
+	/*
+	 * The new image's fresh mm shares nothing: no anonymous copy of its
+	 * own.  How /bin/true and its loader fault their own data in (file
+	 * pages copied on write, bss read then written, reused) is theirs.
+	 */
+	EXPECT_ROW(c, [CS_COW_COPIES] = IS(k), [CS_FORK_INHERITED] = IS(anon),
+		   [CS_COW_FAULTS] = ANY(EXEC_IMAGE),
+		   [CS_COW_ZERO] = ANY(EXEC_IMAGE),
+		   [CS_COW_FILE] = ANY(EXEC_IMAGE),
+		   [CS_COW_REUSES] = ANY(EXEC_IMAGE),
+		   [CS_COPIED_BYTES] = ANY(EXEC_IMAGE));
+	munmap(j.r, n * PG);
+}
+
+/*
+ * Scenario 9: child C forks grandchild G; G writes k1 pages and exits, C
+ * reaps it, writes k2 other pages and exits.  Both rows end up in exited,
+ * G's first, linked by ppid; C's row counts its one fork, and C's own
+ * anonymous page count right before it (C scans itself) is G's
+ * fork_inherited.
+ */
+static int kid_with_grandchild(void *arg)
+{
+	const struct job *j = arg;
+	struct report *rep = j->rep;
+	struct ws *w = ws_new();
+	unsigned long stk = (unsigned long)j->stack;
+	long anon;
+	pid_t g;
+	int status = -1;
+
+	KID_CHECK(rep, w);
+	/*
+	 * G runs on its own stack and never needs ours.  Shared with a live
+	 * G, the first write to our stack after the fork (returning from
+	 * fresh_fork(), waitpid's status) would be a copy-on-write copy of
+	 * our own making: keep our stack out of G.
+	 */
+	KID_CHECK(rep, !madvise(j->stack, KID_STACK, MADV_DONTFORK));
+	anon = anon_pages(w, 0, ~0UL) - anon_pages(w, stk, stk + KID_STACK);
+	g = fresh_fork(j->gstack_top, kid_write, (void *)j);
+	KID_CHECK(rep, g > 0);
+	KID_CHECK(rep, waitpid(g, &status, 0) == g);
+	write_units(j->r, j->first2, j->k2, PG, 0, 0x62);
+	rep->val[0] = g;
+	rep->val[1] = anon;
+	KID_CHECK(rep, status == 0);
+	return 0;
+}
+
+TEST_F_TIMEOUT(cowstat, grandchild_exited_rows, TMO)
+{
+	const size_t n = 48, k1 = 11, k2 = 19;
+	struct ws *ws = self->e.ws;
+	struct report *rep = self->e.rep;
+	struct cs_row cr, gr;
+	struct job j;
+	long anon;
+	int status;
+	pid_t pid, g, me = getpid();
+
+	BAIL_IF_SKIPPED();
+	j = (struct job){ .n = n, .first = 1, .k = k1, .first2 = 20, .k2 = k2,
+			  .go = -1, .rep = rep };
+	j.r = region_new(n, 9);
+	ASSERT_NE(NULL, j.r);
+	ASSERT_EQ(0, kid_prepare(&self->e.ks, 0));
+	self->e.gstack = kid_stack_new();
+	ASSERT_NE(NULL, self->e.gstack);
+	j.gstack_top = kid_stack_top(self->e.gstack);
+	j.stack = self->e.ks.stack[0];
+
+	quiesce(ws);
+	anon = anon_pages(ws, 0, ~0UL);
+	pid = kid_start(&self->e.ks, 0, kid_with_grandchild, &j);
+	ASSERT_LT(0, pid);
+	status = kid_wait(&self->e.ks, 0);
+	ASSERT_KID_OK(&self->e, status);
+	ASSERT_LT(0, anon);
+	g = rep->val[0];
+	ASSERT_LT(0, rep->val[1]);
+	TH_LOG("child %d (anon at fork %ld), grandchild %d (anon at fork %ld)",
+	       pid, anon, g, rep->val[1]);
+
+	ASSERT_EQ(0, cs_read_row(ws, "exited", pid, &cr));
+	ASSERT_EQ(0, cs_read_row(ws, "exited", g, &gr));
+	ASSERT_TRUE(cr.found) TH_LOG("no exited row for child %d", pid);
+	ASSERT_TRUE(gr.found) TH_LOG("no exited row for grandchild %d", g);
+	EXPECT_LT(gr.index, cr.index) TH_LOG("grandchild reaped first");
+	EXPECT_EQ(me, cr.ppid);
+	EXPECT_EQ(pid, gr.ppid);
+	/* C writes after G is gone, to pages it still shares with us */
+	EXPECT_ROW(cr, [CS_FORKS] = IS(1), [CS_FORK_SHARED] = IS(rep->val[1]),
+		   [CS_FORK_INHERITED] = IS(anon), [CS_COW_COPIES] = IS(k2),
+		   [CS_COW_FAULTS] = IS(k2), [CS_COPIED_BYTES] = IS(k2 * PG));
+	EXPECT_ROW(gr, [CS_FORK_INHERITED] = IS(rep->val[1]),
+		   [CS_COW_COPIES] = IS(k1), [CS_COW_FAULTS] = IS(k1),
+		   [CS_COPIED_BYTES] = IS(k1 * PG));
+	munmap(j.r, n * PG);
+}
+
+/*
+ * Scenario 11: MADV_DONTFORK regions are not in the child at all,
+ * MADV_WIPEONFORK regions are there but empty: neither is shared at fork,
+ * and the child's writes to the wiped region are fresh pages, not copies.
+ */
+struct overlap_ctx {
+	unsigned long lo, hi;
+	int overlaps;
+};
+
+static void vma_overlap(char *line, void *arg)
+{
+	struct overlap_ctx *c = arg;
+	const char *p = line;
+	unsigned long start, end;
+
+	if (parse_hex(&p, &start) && *p++ == '-' && parse_hex(&p, &end) &&
+	    start < c->hi && c->lo < end)
+		c->overlaps++;
+}
+
+static int kid_wipe(void *arg)
+{
+	const struct job *j = arg;
+	struct report *rep = j->rep;
+	struct ws *w = ws_new();
+	struct overlap_ctx mc = { 0 };
+	struct cs_row b, a;
+	long me = getpid();
+	size_t i;
+
+	KID_CHECK(rep, w);
+	KID_CHECK(rep, !pagemap_region(j->wr, j->wn, w->pm));
+	for (i = 0; i < j->wn; i++)
+		KID_CHECK(rep, !(w->pm[i] & PM_PRESENT));
+	KID_CHECK(rep, !cs_read_row(w, "processes", me, &b) && b.found);
+	write_units(j->wr, 0, j->wn, PG, 0, 0x99);
+	KID_CHECK(rep, !cs_read_row(w, "processes", me, &a) && a.found);
+	rep->before = b;
+	rep->after = a;
+	/* wiped: the rest of each page is zero, not the parent's pattern */
+	for (i = 0; i < j->wn; i++)
+		KID_CHECK(rep, j->wr[i * PG + 1] == 0);
+	/*
+	 * Not mapped at all.  Asked through /proc/self/maps, not msync() or
+	 * mincore(): their ENOMEM would write errno, a TLS page still shared
+	 * with the parent, and that copy would show in our exited row.
+	 */
+	mc.lo = (unsigned long)j->dr;
+	mc.hi = mc.lo + j->dn * PG;
+	KID_CHECK(rep, !read_lines(w, "/proc/self/maps", vma_overlap, &mc));
+	KID_CHECK(rep, !mc.overlaps);
+	return 0;
+}
+
+TEST_F_TIMEOUT(cowstat, dontfork_wipeonfork, TMO)
+{
+	const size_t n = 16, nd = 13, nw = 10;
+	struct ws *ws = self->e.ws;
+	struct report *rep = self->e.rep;
+	struct measure m = { .ws = ws };
+	struct cs_row c;
+	struct job j;
+	long anon = 0, anon_d = 0, anon_w = 0, anon_r = 0;
+	int status;
+	pid_t pid = -1;
+	char *r;
+
+	BAIL_IF_SKIPPED();
+	r = region_new(n, 0x30);
+	j = (struct job){ .dr = region_new(nd, 0x50), .dn = nd,
+			  .wr = region_new(nw, 0x70), .wn = nw,
+			  .go = -1, .rep = rep };
+	ASSERT_NE(NULL, r);
+	ASSERT_NE(NULL, j.dr);
+	ASSERT_NE(NULL, j.wr);
+	ASSERT_EQ(0, madvise(j.dr, nd * PG, MADV_DONTFORK));
+	ASSERT_EQ(0, madvise(j.wr, nw * PG, MADV_WIPEONFORK));
+	ASSERT_EQ(0, kid_prepare(&self->e.ks, 0));
+
+	MEASURE(&m) {
+		anon_r = anon_pages(ws, (unsigned long)r,
+				    (unsigned long)r + n * PG);
+		anon_d = anon_pages(ws, (unsigned long)j.dr,
+				    (unsigned long)j.dr + nd * PG);
+		anon_w = anon_pages(ws, (unsigned long)j.wr,
+				    (unsigned long)j.wr + nw * PG);
+		anon = anon_pages(ws, 0, ~0UL);
+		pid = kid_start(&self->e.ks, 0, kid_wipe, &j);
+	}
+
+	ASSERT_LT(0, pid);
+	status = kid_wait(&self->e.ks, 0);
+	ASSERT_KID_OK(&self->e, status);
+	ASSERT_MEASURED(&m);
+	ASSERT_EQ((long)n, anon_r);
+	ASSERT_EQ((long)nd, anon_d);
+	ASSERT_EQ((long)nw, anon_w);
+	ASSERT_LT(0, anon);
+	TH_LOG("anon pages %ld, of them %ld MADV_DONTFORK, %ld MADV_WIPEONFORK",
+	       anon, anon_d, anon_w);
+	EXPECT_DELTAS(m.a, m.b, [CS_FORKS] = IS(1),
+		      [CS_FORK_SHARED] = IS(anon - nd - nw),
+		      [CS_COW_FAULTS] = ANY(AFTER_FORK),
+		      [CS_COW_COPIES] = ANY(AFTER_FORK),
+		      [CS_COW_REUSES] = ANY(AFTER_FORK),
+		      [CS_COPIED_BYTES] = ANY(AFTER_FORK));
+	EXPECT_ROW(rep->before, [CS_FORK_INHERITED] = IS(anon - nd - nw));
+	/* the wiped region's pages are new, not copies: nothing */
+	EXPECT_DELTAS(rep->after, rep->before);
+	ASSERT_EQ(0, cs_read_row(ws, "exited", pid, &c));
+	ASSERT_TRUE(c.found);
+	EXPECT_ROW(c, [CS_FORK_INHERITED] = IS(anon - nd - nw));
+	munmap(r, n * PG);
+	munmap(j.dr, nd * PG);
+	munmap(j.wr, nw * PG);
+}
+
+/* comm: everything but printable non-space ASCII, and backslash, as \ooo */
+static int kid_rename(void *arg)
+{
+	const struct job *j = arg;
+
+	prctl(PR_SET_NAME, j->name, 0, 0, 0);
+	return 0;
+}
+
+TEST_F_TIMEOUT(cowstat, comm_escaped, TMO)
+{
+	struct cs_row c;
+	struct job j = { .name = "a b\\c\001\177\351z", .go = -1,
+			 .rep = self->e.rep };
+	pid_t pid;
+
+	BAIL_IF_SKIPPED();
+	ASSERT_EQ(0, kid_prepare(&self->e.ks, 0));
+	pid = kid_start(&self->e.ks, 0, kid_rename, &j);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, kid_wait(&self->e.ks, 0));
+	ASSERT_EQ(0, cs_read_row(self->e.ws, "exited", pid, &c));
+	ASSERT_TRUE(c.found);
+	EXPECT_STREQ("a\\040b\\134c\\001\\177\\351z", c.comm);
+}
+
+TEST_HARNESS_MAIN
