@@ -129,6 +129,8 @@ bootstrap() {
 	# No mount is ever left in it: build mounts in a private namespace.
 	rm -rf "$root"
 	mkdir -p "$cache"
+	# Releases prepared in the chroot that is thrown away are gone with it.
+	rm -f "$cache"/*.release
 	# mmdebstrap's "apt" variant (Essential packages and apt, less than
 	# debootstrap's minbase) took 60 s where debootstrap --variant=minbase
 	# took 66-160 s on the same machine, and is half the size.
@@ -318,7 +320,7 @@ cmd_tool() {
 
 # The release prepare installed for the selected row.
 prepared_release() {
-	[ -s "$cache/$K_NAME.release" ] ||
+	[ -s "$cache/$K_NAME.release" ] && [ -e "$root/.cowstat-bootstrapped" ] ||
 		die "$K_NAME not prepared: run scripts/chroot-kernel.sh prepare $K_NAME"
 	cat "$cache/$K_NAME.release"
 }

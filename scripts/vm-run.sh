@@ -104,14 +104,32 @@ esac
 cmd=$(printf '%q ' "$@")
 out=$(mktemp)
 console=$(mktemp)
-trap 'rm -f "$out" "$console"; [ -z "$vfsdir" ] || rm -rf "$vfsdir"' EXIT
+trap 'rm -f "$out" "$out.pid" "$out.rc" "$console"; [ -z "$vfsdir" ] || rm -rf "$vfsdir"' EXIT
+# timeout puts vng (and qemu, virtiofsd) in a process group of its own, so a
+# signal to this script's group (make check interrupted) would leave the
+# guest running: pass it on to that group.
+stop_guest() {
+	local p
+	p=$(cat "$out.pid" 2>/dev/null) && kill -TERM -- "-$p" 2>/dev/null
+	exit 130
+}
+trap stop_guest INT TERM HUP
 set +e
-timeout -k 10 "$limit" vng -v -r "$image" --cpus "$cpus" --memory "$mem" \
-	"${accel[@]}" \
-	--append "oops=panic softlockup_panic=1" \
-	-- "bash $(printf '%q' "$here/guest-wrap.sh") $cmd" \
-	</dev/null 2>"$console" | tee "$out"
-rc=${PIPESTATUS[0]}
+# In the background, so that a signal (stop_guest) is handled at once, not
+# after the guest is done: bash runs traps only between commands, and wait
+# is one.
+{
+	timeout -k 10 "$limit" vng -v -r "$image" --cpus "$cpus" --memory "$mem" \
+		"${accel[@]}" \
+		--append "oops=panic softlockup_panic=1" \
+		-- "bash $(printf '%q' "$here/guest-wrap.sh") $cmd" \
+		</dev/null 2>"$console" &
+	echo $! >"$out.pid"
+	wait $!
+	echo $? >"$out.rc"
+} | tee "$out" &
+wait $!
+rc=$(cat "$out.rc" 2>/dev/null || echo 125)
 set -e
 
 show_console() {
