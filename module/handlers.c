@@ -327,15 +327,19 @@ struct call_sites copy_sites = {
 };
 
 /*
- * Only where wp_page_reuse() has no symbol (gcc inlined it, as in Debian's
- * 5.10): its ptep_set_access_flags() call, inlined with it into
- * do_wp_page(), is the reuse.  wp_page_shared() and wp_pfn_shared() reuse
- * through the same call, for shared mappings only, which the handler leaves
- * out as wp_reuse_pre() does.
+ * Only where wp_page_reuse() has no symbol of that name: its
+ * ptep_set_access_flags() call is the reuse.  gcc inlines the function
+ * into do_wp_page() (Debian's 5.10), or makes a clone of it with a
+ * constant argument folded in (wp_page_reuse.constprop.0 on Debian's
+ * 6.12-rt), which only do_wp_page() and the shared-mapping paths inlined
+ * into it call.  wp_page_shared() and wp_pfn_shared() reuse through the
+ * same call, for shared mappings only, which the handler leaves out as
+ * wp_reuse_pre() does.
  */
 struct call_sites reuse_sites = {
 	.what = "reuse", .callee = "ptep_set_access_flags",
-	.funcs = FUNCS("do_wp_page"),
+	.funcs = FUNCS("do_wp_page", "wp_page_reuse.constprop.0", "wp_page_reuse.isra.0",
+		       "wp_page_reuse.part.0"),
 };
 
 static bool call_site_hit(const struct call_sites *cs, struct pt_regs *regs)
