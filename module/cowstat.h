@@ -62,6 +62,7 @@ struct cowstat_status {
 	u64 dropped_events;
 	u64 evicted;
 	size_t entry_bytes;
+	u64 pool_empty;
 };
 
 /* track.c: the table of processes.  Safe to call from probe handlers. */
@@ -80,9 +81,10 @@ void cowstat_account(struct task_struct *tsk, const struct cowstat_delta *d,
 			sizeof(struct cowstat_delta))
 void cowstat_account_fork(struct task_struct *parent, struct task_struct *child,
 			  bool new_mm, u64 shared);
-void cowstat_process_reaped(struct task_struct *leader);
+void cowstat_process_reaped(pid_t tgid, u64 start);
+void cowstat_process_check_reaped(pid_t tgid, u64 start);
 void cowstat_process_renamed(struct task_struct *leader, const char *name);
-void cowstat_reset(void);
+int cowstat_reset(void);
 struct cowstat_snapshot *cowstat_snapshot(bool exited);
 void cowstat_get_status(struct cowstat_status *st);
 

@@ -58,6 +58,8 @@ static int summary_show(struct seq_file *m, void *data)
 	seq_printf(m, "evicted: %llu\n", st.evicted);
 	seq_printf(m, "entry_bytes: %zu\n", st.entry_bytes);
 	cowstat_probes_show(m);
+	/* Added after the probe lines: the format only grows at its end. */
+	seq_printf(m, "pool_empty: %llu\n", st.pool_empty);
 	return 0;
 }
 
@@ -155,8 +157,9 @@ static ssize_t control_write(struct file *file, const char __user *ubuf,
 	buf[len] = '\0';
 
 	if (len == 5 && !memcmp(buf, "reset", 5)) {
-		cowstat_reset();
-		return count;
+		int err = cowstat_reset();
+
+		return err ? err : count;
 	}
 	pr_warn_ratelimited("control: unknown command '%*pE' (only 'reset')\n",
 			    (int)len, buf);

@@ -105,30 +105,30 @@ static void unshare_note_drop(struct task_struct *tsk);
 /*
  * A process is gone when release_task() frees its group leader, which is
  * released last.  Usually that is a call of its own (the parent's wait, or
- * exit_notify() when autoreaped).  But when the last other thread of an
- * already dead leader is released and the parent ignores SIGCHLD, the same
- * call loops back and releases the leader too: for that case hold on to the
- * leader and look at it again on return.
+ * exit_notify() when autoreaped).  But when the last other thread of a
+ * leader that is, or becomes meanwhile, a zombie is released and the parent
+ * ignores SIGCHLD, the same call loops back and releases the leader too.
+ * Whether the leader is a zombie yet cannot be known at entry (exit_group()
+ * races the threads to their exits), so every release of a non-leader
+ * thread checks on return whether its process still exists.  Only
+ * (tgid, start) is kept, no task reference: a handler must not drop the
+ * last one (on RT that frees with sleeping locks), nor may rmmod leave one.
  */
 int reap_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct task_struct *p = (struct task_struct *)regs_get_kernel_argument(regs, 0);
 	struct reap_data *data = (struct reap_data *)ri->data;
-	struct task_struct *leader;
 
 	unshare_note_drop(p);
 	if (p->flags & PF_KTHREAD)
 		return 1;
 	/* The old leader de_thread() releases at exec is no longer a leader. */
 	if (thread_group_leader(p)) {
-		cowstat_process_reaped(p);
+		cowstat_process_reaped(p->tgid, p->start_boottime);
 		return 1;
 	}
-	leader = READ_ONCE(p->group_leader);
-	if (READ_ONCE(leader->exit_state) != EXIT_ZOMBIE)
-		return 1;
-	get_task_struct(leader);
-	data->leader = leader;
+	data->tgid = p->tgid;
+	data->start = READ_ONCE(p->group_leader)->start_boottime;
 	return 0;
 }
 NOKPROBE_SYMBOL(reap_entry);
@@ -136,11 +136,8 @@ NOKPROBE_SYMBOL(reap_entry);
 int reap_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct reap_data *data = (struct reap_data *)ri->data;
-	struct task_struct *leader = data->leader;
 
-	if (READ_ONCE(leader->exit_state) == EXIT_DEAD && thread_group_leader(leader))
-		cowstat_process_reaped(leader);
-	put_task_struct(leader);
+	cowstat_process_check_reaped(data->tgid, data->start);
 	return 0;
 }
 NOKPROBE_SYMBOL(reap_return);

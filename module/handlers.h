@@ -39,7 +39,8 @@ struct fork_data {
 };
 
 struct reap_data {
-	struct task_struct *leader;
+	pid_t tgid;
+	u64 start;		/* its leader's start_boottime */
 };
 
 struct file_cow_data {

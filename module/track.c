@@ -5,28 +5,39 @@
  * A process is keyed by its tgid and the start time of its thread group
  * leader, so a reused PID never inherits another process's numbers (exec
  * from a non-leader thread keeps both: de_thread() copies the old leader's
- * start time).  Live processes are in a hash table that probe handlers read
- * under RCU; entries are only added, moved and freed under table_lock.  When
- * a process is reaped its entry moves to a FIFO of exited processes, capped
- * at cowstat_history; the oldest are evicted.
+ * start time).  Live processes are in a hash table that probe handlers and
+ * readers walk under RCU; entries are only added, moved and freed under
+ * table_lock.  When a process is reaped its entry moves to a FIFO of exited
+ * processes, capped at cowstat_history; the oldest are evicted.
  *
- * Probe handlers run with preemption disabled and must not sleep: entries
- * are allocated with GFP_NOWAIT, and at most cowstat_max_tracked are live.
+ * Probe handlers run with preemption disabled, on PREEMPT_RT too, so they
+ * must neither sleep nor take a lock that sleeps there:
+ *  - table_lock is a raw_spinlock_t, held for O(1) work only: one insert,
+ *    one move, one eviction, or a reset's swap of the whole table;
+ *  - handlers never call the slab allocator: new entries come from a pool
+ *    that pool_refill() tops up from a workqueue, and freed entries go back
+ *    to it from their RCU callback.  A fork that finds the pool empty is
+ *    counted in dropped, as one that finds the table full.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
-#include <linux/hashtable.h>
+#include <linux/hash.h>
 #include <linux/ktime.h>
 #include <linux/list.h>
+#include <linux/llist.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
 #include <linux/rculist.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/vmalloc.h>
+#include <linux/workqueue.h>
 
 #include "cowstat.h"
 
@@ -44,10 +55,16 @@ const char *const cowstat_counter_names[CS_NR_COUNTERS] = {
 	[CS_COPIED_BYTES]	= "copied_bytes",
 };
 
+struct cowstat_table;
+
 struct cowstat_proc {
-	struct hlist_node hnode;	/* in proc_table while live */
-	struct list_head exited;	/* in exited_list once reaped */
-	struct rcu_head rcu;
+	struct hlist_node hnode;	/* in its table's buckets while live */
+	struct list_head exited;	/* in its table's FIFO once reaped */
+	union {
+		struct rcu_head rcu;	/* on its way back to the pool */
+		struct llist_node free;	/* in the pool */
+	};
+	const struct cowstat_table *table;	/* the one it was created in */
 	u64 start;			/* leader's start_boottime */
 	pid_t pid;			/* tgid */
 	pid_t ppid;
@@ -55,14 +72,21 @@ struct cowstat_proc {
 	atomic64_t count[CS_NR_COUNTERS];
 };
 
-#define PROC_HASH_BITS 10
+/*
+ * One generation of the table: a reset swaps in a new one, so that it holds
+ * table_lock for O(1) work and frees the old entries after a grace period.
+ */
+struct cowstat_table {
+	unsigned int nr_tracked;	/* under table_lock */
+	unsigned int nr_exited;		/* under table_lock */
+	struct list_head exited;	/* oldest first; RCU for readers */
+	unsigned int bits;
+	struct hlist_head buckets[];	/* RCU for readers */
+};
 
 static struct kmem_cache *proc_cache;
-static DEFINE_SPINLOCK(table_lock);
-static DEFINE_HASHTABLE(proc_table, PROC_HASH_BITS);
-static LIST_HEAD(exited_list);
-static unsigned int nr_tracked;		/* under table_lock */
-static unsigned int nr_exited;		/* under table_lock */
+static DEFINE_RAW_SPINLOCK(table_lock);
+static struct cowstat_table __rcu *cur_table;
 
 /*
  * Processes started before this boottime (module load or the last reset) get
@@ -71,17 +95,129 @@ static unsigned int nr_exited;		/* under table_lock */
  */
 static u64 epoch;
 
-static atomic64_t nr_dropped;		/* processes not tracked (table full) */
+static atomic64_t nr_dropped;		/* processes not tracked (no room) */
 static atomic64_t nr_dropped_events;	/* events of untracked processes */
 static atomic64_t nr_evicted;		/* exited entries pushed out of history */
+static atomic64_t nr_pool_empty;	/* entries wanted when the pool had none */
 
 /* Totals count every event, tracked or not; reset moves the baseline. */
 static DEFINE_PER_CPU(u64 [CS_NR_COUNTERS], totals);
 static u64 totals_base[CS_NR_COUNTERS];	/* under table_lock */
 
+/* --- the pool of preallocated entries ----------------------------------- */
+
+/*
+ * Up to POOL_ROWS zeroed entries wait here (never more than max_tracked).
+ * llist_add() is lock-free, so the refill work and RCU callbacks put entries
+ * back without a lock; the one taker, proc_create(), holds table_lock, which
+ * llist_del_first() needs.  Below half full the refill work is queued.
+ */
+#define POOL_ROWS 1024
+
+static LLIST_HEAD(pool);
+static atomic_t pool_nr;
+static unsigned int pool_target;
+static bool pool_stopped;
+
+static void pool_refill(struct work_struct *work);
+static DECLARE_WORK(pool_work, pool_refill);
+
+static void pool_put(struct cowstat_proc *p)
+{
+	if (atomic_read(&pool_nr) >= pool_target) {
+		kmem_cache_free(proc_cache, p);
+		return;
+	}
+	memset(p, 0, sizeof(*p));
+	llist_add(&p->free, &pool);
+	atomic_inc(&pool_nr);
+}
+
+static void pool_refill(struct work_struct *work)
+{
+	struct cowstat_proc *p;
+
+	while (atomic_read(&pool_nr) < pool_target) {
+		p = kmem_cache_zalloc(proc_cache, GFP_KERNEL);
+		if (!p)
+			break;
+		llist_add(&p->free, &pool);
+		atomic_inc(&pool_nr);
+	}
+}
+
+/* At exit, when nothing else can reach the pool. */
+static void pool_drain(void)
+{
+	struct llist_node *n, *next;
+
+	llist_for_each_safe(n, next, llist_del_all(&pool))
+		kmem_cache_free(proc_cache, container_of(n, struct cowstat_proc, free));
+	atomic_set(&pool_nr, 0);
+}
+
+/* Called with table_lock held. */
+static struct cowstat_proc *pool_take(void)
+{
+	struct llist_node *n = llist_del_first(&pool);
+
+	if (!n) {
+		atomic64_inc(&nr_pool_empty);
+		return NULL;
+	}
+	atomic_dec(&pool_nr);
+	return container_of(n, struct cowstat_proc, free);
+}
+
+/* queue_work() takes only raw locks: safe from a handler, on RT too. */
+static void pool_kick(void)
+{
+	if (atomic_read(&pool_nr) < pool_target / 2 && !READ_ONCE(pool_stopped))
+		queue_work(system_highpri_wq, &pool_work);
+}
+
 static void proc_free_rcu(struct rcu_head *head)
 {
-	kmem_cache_free(proc_cache, container_of(head, struct cowstat_proc, rcu));
+	pool_put(container_of(head, struct cowstat_proc, rcu));
+}
+
+/* --- the table ------------------------------------------------------------ */
+
+/* Room for max_tracked entries at about one per bucket. */
+static struct cowstat_table *table_alloc(void)
+{
+	unsigned int bits = max(ilog2(roundup_pow_of_two(cowstat_max_tracked)), 6);
+	struct cowstat_table *t;
+
+	t = kvzalloc(struct_size(t, buckets, 1UL << bits), GFP_KERNEL);
+	if (!t)
+		return NULL;
+	t->bits = bits;
+	INIT_LIST_HEAD(&t->exited);
+	return t;
+}
+
+/* A table no reader or handler can see any more: free it and its entries. */
+static void table_free(struct cowstat_table *t)
+{
+	struct cowstat_proc *p, *tmp;
+	struct hlist_node *n;
+	unsigned long bkt;
+
+	for (bkt = 0; bkt < (1UL << t->bits); bkt++) {
+		hlist_for_each_entry_safe(p, n, &t->buckets[bkt], hnode)
+			pool_put(p);
+		if (!(bkt & 1023))
+			cond_resched();
+	}
+	list_for_each_entry_safe(p, tmp, &t->exited, exited)
+		pool_put(p);
+	kvfree(t);
+}
+
+static struct cowstat_table *table_locked(void)
+{
+	return rcu_dereference_protected(cur_table, lockdep_is_held(&table_lock));
 }
 
 /*
@@ -98,11 +234,19 @@ static u64 task_key_start(struct task_struct *tsk)
 	return READ_ONCE(tsk->group_leader)->start_boottime;
 }
 
-static struct cowstat_proc *proc_lookup(pid_t tgid, u64 start)
+static struct hlist_head *proc_bucket(struct cowstat_table *t, pid_t tgid)
+{
+	return &t->buckets[hash_32(tgid, t->bits)];
+}
+
+/* Caller holds table_lock or is in an RCU read-side section. */
+static struct cowstat_proc *proc_lookup(struct cowstat_table *t, pid_t tgid,
+					u64 start)
 {
 	struct cowstat_proc *p;
 
-	hash_for_each_possible_rcu(proc_table, p, hnode, tgid)
+	hlist_for_each_entry_rcu(p, proc_bucket(t, tgid), hnode,
+				 lockdep_is_held(&table_lock))
 		if (p->pid == tgid && p->start == start)
 			return p;
 	return NULL;
@@ -110,36 +254,40 @@ static struct cowstat_proc *proc_lookup(pid_t tgid, u64 start)
 
 /*
  * Insert an entry for @tsk's process unless one exists.  Returns the entry,
- * or NULL when the table is full or memory is short.  Caller is in an RCU
+ * or NULL when the table is full or the pool empty.  Caller is in an RCU
  * read-side section.
  */
 static struct cowstat_proc *proc_create(struct task_struct *tsk, pid_t ppid)
 {
 	struct cowstat_proc *p, *old;
+	struct cowstat_table *t;
 	pid_t tgid = tsk->tgid;
 	u64 start = task_key_start(tsk);
 
-	/* In NMI context (an int3 kprobe) neither allocate nor lock. */
-	if (in_nmi() || READ_ONCE(nr_tracked) >= cowstat_max_tracked)
+	/* In NMI context (an int3 kprobe) take no lock. */
+	if (in_nmi() ||
+	    READ_ONCE(rcu_dereference(cur_table)->nr_tracked) >= cowstat_max_tracked)
 		return NULL;
-	p = kmem_cache_zalloc(proc_cache, GFP_NOWAIT | __GFP_NOWARN);
-	if (!p)
-		return NULL;
-	p->pid = tgid;
-	p->ppid = ppid;
-	p->start = start;
-	comm_copy(p->comm, tsk);
 
-	spin_lock(&table_lock);
-	old = proc_lookup(tgid, start);
-	if (old || nr_tracked >= cowstat_max_tracked) {
-		spin_unlock(&table_lock);
-		kmem_cache_free(proc_cache, p);
+	raw_spin_lock(&table_lock);
+	t = table_locked();
+	old = proc_lookup(t, tgid, start);
+	if (old || t->nr_tracked >= cowstat_max_tracked) {
+		raw_spin_unlock(&table_lock);
 		return old;
 	}
-	hash_add_rcu(proc_table, &p->hnode, tgid);
-	nr_tracked++;
-	spin_unlock(&table_lock);
+	p = pool_take();
+	if (p) {
+		p->table = t;
+		p->pid = tgid;
+		p->ppid = ppid;
+		p->start = start;
+		comm_copy(p->comm, tsk);
+		hlist_add_head_rcu(&p->hnode, proc_bucket(t, tgid));
+		t->nr_tracked++;
+	}
+	raw_spin_unlock(&table_lock);
+	pool_kick();
 	return p;
 }
 
@@ -154,7 +302,7 @@ static struct cowstat_proc *proc_get(struct task_struct *tsk)
 	struct cowstat_proc *p;
 	u64 start = task_key_start(tsk);
 
-	p = proc_lookup(tsk->tgid, start);
+	p = proc_lookup(rcu_dereference(cur_table), tsk->tgid, start);
 	if (p)
 		return p;
 	if (start < READ_ONCE(epoch))
@@ -207,44 +355,62 @@ void cowstat_account_fork(struct task_struct *parent, struct task_struct *child,
 		COWSTAT_ACCOUNT(parent, { CS_FORKS, 1 }, { CS_FORK_SHARED, shared });
 }
 
-/* Called with table_lock held: trim the exited FIFO to the history size. */
-static void exited_trim(void)
+/* Called with table_lock held: trim @t's exited FIFO to the history size. */
+static void exited_trim(struct cowstat_table *t)
 {
 	struct cowstat_proc *p;
 
-	while (nr_exited > cowstat_history) {
-		p = list_first_entry(&exited_list, struct cowstat_proc, exited);
-		list_del(&p->exited);
-		nr_exited--;
+	/* One reaped process in, at most one out: O(1). */
+	while (t->nr_exited > cowstat_history) {
+		p = list_first_entry(&t->exited, struct cowstat_proc, exited);
+		list_del_rcu(&p->exited);
+		t->nr_exited--;
 		atomic64_inc(&nr_evicted);
 		call_rcu(&p->rcu, proc_free_rcu);
 	}
 }
 
-/* The thread group led by @leader is being reaped: move it to exited. */
-void cowstat_process_reaped(struct task_struct *leader)
+/* The process (@tgid, @start) is gone: move its entry to exited. */
+void cowstat_process_reaped(pid_t tgid, u64 start)
 {
+	struct cowstat_table *t;
 	struct cowstat_proc *p;
 
 	if (in_nmi())
 		return;
 	rcu_read_lock();
-	p = proc_lookup(leader->tgid, leader->start_boottime);
+	p = proc_lookup(rcu_dereference(cur_table), tgid, start);
 	if (p) {
-		spin_lock(&table_lock);
-		/* A reset may have freed it since the lookup. */
-		if (!hlist_unhashed(&p->hnode)) {
-			hash_del_rcu(&p->hnode);
-			nr_tracked--;
-			/* The name it had when it died, after any exec. */
-			comm_copy(p->comm, leader);
-			list_add_tail(&p->exited, &exited_list);
-			nr_exited++;
-			exited_trim();
+		raw_spin_lock(&table_lock);
+		t = table_locked();
+		/* A reset may have swapped the table, or another reap moved it. */
+		if (p->table == t && !hlist_unhashed(&p->hnode)) {
+			hlist_del_init_rcu(&p->hnode);
+			t->nr_tracked--;
+			list_add_tail_rcu(&p->exited, &t->exited);
+			t->nr_exited++;
+			exited_trim(t);
 		}
-		spin_unlock(&table_lock);
+		raw_spin_unlock(&table_lock);
 	}
 	rcu_read_unlock();
+}
+
+/*
+ * Has the process (@tgid, @start) been reaped?  Its leader leaves the pid's
+ * PIDTYPE_TGID list when it is released; a reused pid has another start.
+ */
+void cowstat_process_check_reaped(pid_t tgid, u64 start)
+{
+	struct task_struct *leader;
+	bool alive;
+
+	rcu_read_lock();
+	leader = pid_task(find_pid_ns(tgid, &init_pid_ns), PIDTYPE_TGID);
+	alive = leader && leader->start_boottime == start;
+	rcu_read_unlock();
+	if (!alive)
+		cowstat_process_reaped(tgid, start);
 }
 
 /* @leader's process changed its name (exec or PR_SET_NAME) to @name. */
@@ -253,7 +419,8 @@ void cowstat_process_renamed(struct task_struct *leader, const char *name)
 	struct cowstat_proc *p;
 
 	rcu_read_lock();
-	p = proc_lookup(leader->tgid, leader->start_boottime);
+	p = proc_lookup(rcu_dereference(cur_table), leader->tgid,
+			leader->start_boottime);
 	if (p)
 		strscpy_pad(p->comm, name, TASK_COMM_LEN);
 	rcu_read_unlock();
@@ -270,55 +437,51 @@ static void totals_sum(u64 *sum)
 }
 
 /*
- * Forget every entry.  Called with table_lock held; handlers that looked an
- * entry up before may still add to it until the RCU grace period ends.
+ * Forget every entry: swap in an empty table under the lock, free the old
+ * one's entries once no handler or reader can hold one.  Handlers that
+ * looked an entry up before the swap may still add to it until then.
  */
-static void table_clear(void)
+int cowstat_reset(void)
 {
-	struct cowstat_proc *p, *tmp;
-	struct hlist_node *n;
-	int bkt;
+	struct cowstat_table *new, *old;
 
-	hash_for_each_safe(proc_table, bkt, n, p, hnode) {
-		hash_del_rcu(&p->hnode);
-		call_rcu(&p->rcu, proc_free_rcu);
-	}
-	list_for_each_entry_safe(p, tmp, &exited_list, exited) {
-		list_del(&p->exited);
-		call_rcu(&p->rcu, proc_free_rcu);
-	}
-	nr_tracked = 0;
-	nr_exited = 0;
-}
-
-void cowstat_reset(void)
-{
-	spin_lock(&table_lock);
-	table_clear();
+	new = table_alloc();
+	if (!new)
+		return -ENOMEM;
+	raw_spin_lock(&table_lock);
+	old = table_locked();
+	rcu_assign_pointer(cur_table, new);
 	totals_sum(totals_base);
 	WRITE_ONCE(epoch, ktime_get_boottime_ns());
 	atomic64_set(&nr_dropped, 0);
 	atomic64_set(&nr_dropped_events, 0);
 	atomic64_set(&nr_evicted, 0);
-	spin_unlock(&table_lock);
+	atomic64_set(&nr_pool_empty, 0);
+	raw_spin_unlock(&table_lock);
+	synchronize_rcu();
+	table_free(old);
 	pr_info("counts reset\n");
+	return 0;
 }
 
 void cowstat_get_status(struct cowstat_status *st)
 {
+	struct cowstat_table *t;
 	int i;
 
 	/* Summed under the lock, so never before a reset's baseline. */
-	spin_lock(&table_lock);
+	raw_spin_lock(&table_lock);
+	t = table_locked();
 	totals_sum(st->totals);
 	for (i = 0; i < CS_NR_COUNTERS; i++)
 		st->totals[i] -= totals_base[i];
-	st->tracked = nr_tracked;
-	st->exited = nr_exited;
-	spin_unlock(&table_lock);
+	st->tracked = t->nr_tracked;
+	st->exited = t->nr_exited;
+	raw_spin_unlock(&table_lock);
 	st->dropped = atomic64_read(&nr_dropped);
 	st->dropped_events = atomic64_read(&nr_dropped_events);
 	st->evicted = atomic64_read(&nr_evicted);
+	st->pool_empty = atomic64_read(&nr_pool_empty);
 	st->entry_bytes = kmem_cache_size(proc_cache);
 }
 
@@ -334,47 +497,79 @@ static void row_fill(struct cowstat_row *row, struct cowstat_proc *p)
 }
 
 /*
- * Copy the live (or exited) entries for a reader, so that formatting them
- * happens outside table_lock.  Sleeps; returns NULL on -ENOMEM.
+ * Copy the live (or exited) entries for a reader, walking the table under
+ * RCU without table_lock, so that neither handlers nor the lock wait for a
+ * reader.  An entry that moves while the walk runs may be missed or seen
+ * in both tables; readers that need a consistent view compare the summary
+ * before and after (Documentation/cowstat.rst).  Sleeps; NULL on -ENOMEM.
  */
 struct cowstat_snapshot *cowstat_snapshot(bool exited)
 {
 	struct cowstat_snapshot *snap;
+	struct cowstat_table *t;
 	struct cowstat_proc *p;
-	size_t room = 0;
-	int bkt;
+	unsigned long bkt;
+	size_t room;
 
-	for (;;) {
-		snap = kvmalloc(struct_size(snap, rows, room), GFP_KERNEL);
-		if (!snap)
-			return NULL;
-		snap->nr = 0;
-		spin_lock(&table_lock);
-		if ((exited ? nr_exited : nr_tracked) <= room)
-			break;
-		room = (exited ? nr_exited : nr_tracked) + 16;
-		spin_unlock(&table_lock);
-		kvfree(snap);
-	}
+	rcu_read_lock();
+	t = rcu_dereference(cur_table);
+	room = exited ? READ_ONCE(t->nr_exited) : READ_ONCE(t->nr_tracked);
+	rcu_read_unlock();
+	/* Entries added while this allocates are as if added after the read. */
+	room += 64;
+	snap = kvmalloc(struct_size(snap, rows, room), GFP_KERNEL);
+	if (!snap)
+		return NULL;
+	snap->nr = 0;
+
+	rcu_read_lock();
+	t = rcu_dereference(cur_table);
 	if (exited) {
-		list_for_each_entry(p, &exited_list, exited)
+		list_for_each_entry_rcu(p, &t->exited, exited) {
+			if (snap->nr == room)
+				break;
 			row_fill(&snap->rows[snap->nr++], p);
+		}
 	} else {
-		hash_for_each(proc_table, bkt, p, hnode)
-			row_fill(&snap->rows[snap->nr++], p);
+		for (bkt = 0; bkt < (1UL << t->bits) && snap->nr < room; bkt++)
+			hlist_for_each_entry_rcu(p, &t->buckets[bkt], hnode) {
+				if (snap->nr == room)
+					break;
+				row_fill(&snap->rows[snap->nr++], p);
+			}
 	}
-	spin_unlock(&table_lock);
+	rcu_read_unlock();
 	return snap;
 }
 
 int cowstat_track_init(void)
 {
+	struct cowstat_table *t;
+
 	proc_cache = KMEM_CACHE(cowstat_proc, SLAB_HWCACHE_ALIGN);
 	if (!proc_cache)
-		return -ENOMEM;
+		goto err_out;
+	t = table_alloc();
+	if (!t)
+		goto err_cache;
+	RCU_INIT_POINTER(cur_table, t);
+	pool_target = min_t(unsigned int, cowstat_max_tracked, POOL_ROWS);
+	WRITE_ONCE(pool_stopped, false);
+	pool_refill(NULL);
+	if (atomic_read(&pool_nr) < pool_target)
+		goto err_table;
 	/* Until the probes are in, every process predates them. */
 	epoch = U64_MAX;
 	return 0;
+
+err_table:
+	RCU_INIT_POINTER(cur_table, NULL);
+	kvfree(t);
+	pool_drain();
+err_cache:
+	kmem_cache_destroy(proc_cache);
+err_out:
+	return -ENOMEM;
 }
 
 /*
@@ -386,12 +581,15 @@ void cowstat_track_start(void)
 	WRITE_ONCE(epoch, ktime_get_boottime_ns());
 }
 
-/* After the probes are gone: free every entry. */
+/* After the probes and the readers are gone: free every entry. */
 void cowstat_track_exit(void)
 {
-	spin_lock(&table_lock);
-	table_clear();
-	spin_unlock(&table_lock);
+	WRITE_ONCE(pool_stopped, true);
+	cancel_work_sync(&pool_work);
+	table_free(rcu_dereference_protected(cur_table, true));
+	RCU_INIT_POINTER(cur_table, NULL);
+	/* Evicted entries on their way back to the pool. */
 	rcu_barrier();
+	pool_drain();
 	kmem_cache_destroy(proc_cache);
 }
