@@ -2,7 +2,8 @@
 /*
  * cowstat selftests of fork and what follows it: copies in the child and in
  * the parent, reuse, threads, vfork and CLONE_VM, exec, grandchildren,
- * MADV_DONTFORK and MADV_WIPEONFORK, and the rows in exited.
+ * MADV_DONTFORK and MADV_WIPEONFORK, the rows in exited, and processes
+ * reaped by a thread's exit.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -662,6 +664,86 @@ TEST_F_TIMEOUT(cowstat, comm_escaped, TMO)
 	ASSERT_EQ(0, cs_read_row(self->e.ws, "exited", pid, &c));
 	ASSERT_TRUE(c.found);
 	EXPECT_STREQ("a\\040b\\134c\\001\\177\\351z", c.comm);
+}
+
+/*
+ * Scenario 12: processes of two threads whose parent ignores SIGCHLD, so
+ * that they are reaped as they exit, and which end by exit_group() from
+ * the second thread.  Leader and thread race to their exits: when the
+ * thread is released first but the leader turns zombie meanwhile, the
+ * thread's release_task() goes on to release the leader in the same call,
+ * with no call of its own.  Every one of them must leave processes for
+ * exited all the same.
+ */
+#define REAP_STORM 150
+
+static void *exit_group_thread(void *arg)
+{
+	(void)arg;
+	syscall(SYS_exit_group, 0);
+	return NULL;
+}
+
+static int kid_reap_storm(void *arg)
+{
+	const struct job *j = arg;
+	struct report *rep = j->rep;
+	pthread_t th;
+	int i;
+
+	KID_CHECK(rep, signal(SIGCHLD, SIG_IGN) != SIG_ERR);
+	for (i = 0; i < REAP_STORM; i++) {
+		pid_t g = fork();
+
+		if (!g) {
+			if (pthread_create(&th, NULL, exit_group_thread, NULL))
+				_exit(1);
+			/* the leader exits too, racing the thread's exit_group() */
+			syscall(SYS_exit, 0);
+		}
+		KID_CHECK(rep, g > 0);
+	}
+	/* With SIGCHLD ignored, wait() returns once all are reaped. */
+	while (wait(NULL) > 0 || errno == EINTR)
+		;
+	KID_CHECK(rep, errno == ECHILD);
+	return 0;
+}
+
+struct ppid_count {
+	long ppid;
+	int n;
+};
+
+static void count_ppid(const struct cs_row *row, void *arg)
+{
+	struct ppid_count *c = arg;
+
+	if (row->ppid == c->ppid)
+		c->n++;
+}
+
+TEST_F_TIMEOUT(cowstat, autoreaped_threaded_exits, TMO)
+{
+	struct ws *ws = self->e.ws;
+	struct ppid_count live, dead;
+	struct job j = { .go = -1, .rep = self->e.rep };
+	pid_t pid;
+
+	BAIL_IF_SKIPPED();
+	ASSERT_EQ(0, kid_prepare(&self->e.ks, 0));
+	pid = kid_start(&self->e.ks, 0, kid_reap_storm, &j);
+	ASSERT_LT(0, pid);
+	ASSERT_KID_OK(&self->e, kid_wait(&self->e.ks, 0));
+
+	live = (struct ppid_count){ .ppid = pid };
+	dead = live;
+	ASSERT_LE(0, cs_scan_rows(ws, "processes", count_ppid, &live, NULL));
+	ASSERT_LE(0, cs_scan_rows(ws, "exited", count_ppid, &dead, NULL));
+	TH_LOG("%d processes of %d: %d rows left in processes, %d in exited",
+	       REAP_STORM, pid, live.n, dead.n);
+	EXPECT_EQ(0, live.n);
+	EXPECT_EQ(REAP_STORM, dead.n);
 }
 
 TEST_HARNESS_MAIN
