@@ -81,7 +81,7 @@ void cowstat_account(struct task_struct *tsk, const struct cowstat_delta *d,
 			sizeof(struct cowstat_delta))
 void cowstat_account_fork(struct task_struct *parent, struct task_struct *child,
 			  bool new_mm, u64 shared);
-void cowstat_process_reaped(pid_t tgid, u64 start);
+void cowstat_process_reaped(pid_t tgid, u64 start, struct task_struct *leader);
 void cowstat_process_check_reaped(pid_t tgid, u64 start);
 void cowstat_process_renamed(struct task_struct *leader, const char *name);
 int cowstat_reset(void);

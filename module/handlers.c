@@ -124,7 +124,7 @@ int reap_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 		return 1;
 	/* The old leader de_thread() releases at exec is no longer a leader. */
 	if (thread_group_leader(p)) {
-		cowstat_process_reaped(p->tgid, p->start_boottime);
+		cowstat_process_reaped(p->tgid, p->start_boottime, p);
 		return 1;
 	}
 	data->tgid = p->tgid;

@@ -370,8 +370,11 @@ static void exited_trim(struct cowstat_table *t)
 	}
 }
 
-/* The process (@tgid, @start) is gone: move its entry to exited. */
-void cowstat_process_reaped(pid_t tgid, u64 start)
+/*
+ * The process (@tgid, @start) is gone: move its entry to exited.  @leader,
+ * if known, gives the name it had when it died, after any exec.
+ */
+void cowstat_process_reaped(pid_t tgid, u64 start, struct task_struct *leader)
 {
 	struct cowstat_table *t;
 	struct cowstat_proc *p;
@@ -387,6 +390,8 @@ void cowstat_process_reaped(pid_t tgid, u64 start)
 		if (p->table == t && !hlist_unhashed(&p->hnode)) {
 			hlist_del_init_rcu(&p->hnode);
 			t->nr_tracked--;
+			if (leader)
+				comm_copy(p->comm, leader);
 			list_add_tail_rcu(&p->exited, &t->exited);
 			t->nr_exited++;
 			exited_trim(t);
@@ -410,7 +415,7 @@ void cowstat_process_check_reaped(pid_t tgid, u64 start)
 	alive = leader && leader->start_boottime == start;
 	rcu_read_unlock();
 	if (!alive)
-		cowstat_process_reaped(tgid, start);
+		cowstat_process_reaped(tgid, start, NULL);
 }
 
 /* @leader's process changed its name (exec or PR_SET_NAME) to @name. */

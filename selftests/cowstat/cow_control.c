@@ -259,6 +259,7 @@ TEST_F_TIMEOUT(cowstat, control_reset, TMO)
 	EXPECT_EQ(0ULL, s.v[CS_DROPPED]);
 	EXPECT_EQ(0ULL, s.v[CS_DROPPED_EVENTS]);
 	EXPECT_EQ(0ULL, s.v[CS_EVICTED]);
+	EXPECT_EQ(0ULL, s.v[CS_POOL_EMPTY]);
 	/* we did nothing since: our row is gone */
 	EXPECT_FALSE(me_row.found);
 	EXPECT_EQ(0, exited_rows);

@@ -71,6 +71,7 @@ enum cs_counter {
 	CS_DROPPED,
 	CS_DROPPED_EVENTS,
 	CS_EVICTED,
+	CS_POOL_EMPTY,
 	CS_SUM_NR,
 };
 
