@@ -16,19 +16,7 @@
 #include "kselftest_harness.h"
 #include "cow_test.h"
 
-FIXTURE(cowstat) {
-	struct cow_env e;
-};
-
-FIXTURE_SETUP(cowstat)
-{
-	COW_ENV_SETUP(&self->e);
-}
-
-FIXTURE_TEARDOWN(cowstat)
-{
-	cow_env_teardown(&self->e);
-}
+COW_FIXTURE()
 
 /*
  * Child: once released, write k pages of the region, which an unshare has

@@ -204,6 +204,12 @@ void measure_end(struct measure *m);
 		TH_LOG("child exit status 0x%x", status);		\
 } while (0)
 
+/*
+ * The fixture of a scenario file without variants: each test gets a fresh
+ * cow_env.  Once per file, after kselftest_harness.h, with no semicolon.
+ */
+#define COW_FIXTURE()								FIXTURE(cowstat) {								struct cow_env e;						};									FIXTURE_SETUP(cowstat)							{										COW_ENV_SETUP(&self->e);					}									FIXTURE_TEARDOWN(cowstat)						{										cow_env_teardown(&self->e);					}
+
 /* A stack for child slot; call before quiesce() and the anon scan. */
 int kid_prepare(struct kidset *ks, int slot);
 /* fresh_fork() fn(arg) as child slot; its PID or -1 (errno). */
