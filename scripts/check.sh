@@ -252,7 +252,7 @@ run_job() {
 	echo "# kernel $rel: VM suite took $((SECONDS - start)) s"
 	[ "$kind" != debug ] || return
 	# The DKMS package: install for $rel, modprobe in the VM.
-	selftests/cowstat/dkms_test.sh "$rel" >"build/check-dkms-$rel.log" 2>&1
+	scripts/dkms_test.sh "$rel" >"build/check-dkms-$rel.log" 2>&1
 	rc=$?
 	cat "build/check-dkms-$rel.log"
 	tally "build/check-dkms-$rel.log" "$rc" "dkms $rel"

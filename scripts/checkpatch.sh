@@ -18,22 +18,21 @@ if [ ! -x "$dir/scripts/checkpatch.pl" ]; then
 fi
 
 files=(module/*.c module/*.h)
+names=("${files[@]/#/checkpatch }")
+ntests=${#names[@]}
+# the shell selftests' KTAP emitter: ok, not_ok, totals
+. selftests/cowstat/functions.sh
 echo "TAP version 13"
-echo "1..${#files[@]}"
-pass=0 fail=0 n=0
+echo "1..$ntests"
 for f in "${files[@]}"; do
-	n=$((n + 1))
 	opts=(--no-tree --quiet --show-types --terse)
 	# The compat header is where version checks belong (see its comment).
 	[ "$f" = module/compat.h ] && opts+=(--ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON)
 	if out=$("$dir/scripts/checkpatch.pl" "${opts[@]}" -f "$f" 2>&1); then
-		echo "ok $n checkpatch $f"
-		pass=$((pass + 1))
+		ok "checkpatch $f"
 	else
 		echo "$out" | sed 's/^/# /'
-		echo "not ok $n checkpatch $f"
-		fail=$((fail + 1))
+		not_ok "checkpatch $f"
 	fi
 done
-echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
-[ "$fail" = 0 ]
+totals

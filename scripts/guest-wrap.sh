@@ -5,7 +5,7 @@
 # report in the guest's log.  Also usable on a real test VM by hand.
 
 # kernel_reports, kernel_report_context: what counts as a report
-. "$(dirname "$0")/../selftests/cowstat/kernel_log.sh"
+. "$(dirname "$0")/kernel_log.sh"
 
 echo "cowstat-vm: kernel $(uname -r), $(nproc) CPUs"
 "$@"

@@ -160,7 +160,7 @@ meta_release() {
 #
 # INITRD=No: the kernels are only booted by virtme-ng, which makes its own
 # initramfs, so initramfs-tools' kernel hook is skipped (25 s a kernel).  The
-# DKMS lock of selftests/cowstat/dkms_test.sh is held meanwhile, because
+# DKMS lock of scripts/dkms_test.sh is held meanwhile, because
 # DKMS's own kernel hook would otherwise build a cowstat that a DKMS test
 # running in parallel has just added, for this new kernel.
 host_install_debs() {

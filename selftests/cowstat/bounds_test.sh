@@ -22,24 +22,20 @@ max_tracked=64
 history=16
 K=4
 
-ntests=4
-. "$here/ktap.sh"
+. "$here/functions.sh"
 
 names=(load_with_max_tracked_64 table_within_bounds dropped_counts_untracked
        tracked_children_exact)
+ntests=${#names[@]}
 
 echo "TAP version 13"
 echo "1..$ntests"
 
 [ -x "$workload" ] || skip_rest "no workload binary $workload"
 
-restore() {
-	lsmod | grep -q '^cowstat ' && rmmod cowstat
-	insmod "$ko"
-}
+restore() { cs_load "$ko"; }
 
-lsmod | grep -q '^cowstat ' && rmmod cowstat
-if ! insmod "$ko" max_tracked=$max_tracked history=$history; then
+if ! cs_load "$ko" max_tracked=$max_tracked history=$history; then
 	not_ok load_with_max_tracked_64
 	restore
 	skip_rest "module not loaded"
@@ -47,28 +43,6 @@ fi
 ok load_with_max_tracked_64
 
 declare -A s0 s1 row_inherited child_anon
-read_summary() { # $1: name of the array to fill
-	local -n into=$1
-	local key val
-	while IFS=': ' read -r key val; do
-		into[$key]=$val
-	done <"$dbg/summary"
-}
-# Rows of processes by pid: fork_inherited, found by its column name.
-read_rows() {
-	local -a cols vals
-	local i col=-1
-	row_inherited=()
-	{
-		read -r -a cols
-		for ((i = 0; i < ${#cols[@]}; i++)); do
-			[ "${cols[$i]}" = fork_inherited ] && col=$i
-		done
-		while read -r -a vals; do
-			row_inherited[${vals[0]}]=${vals[$col]}
-		done
-	} <"$dbg/processes"
-}
 
 # Nothing but the spawner may fork between the two reads of summary (they
 # use shell builtins only), so the forks in between are exactly the spawner
@@ -77,8 +51,7 @@ attempt_run() {
 	local line pid anon
 	pids=() child_anon=()
 	echo reset >"$dbg/control" || return 2
-	s0=() s1=()
-	read_summary s0
+	cs_read_summary s0
 	# exec: the coproc's subshell becomes the spawner, one fork
 	coproc SPAWN { exec "$workload" spawn "$children" "$K"; }
 	spawner=$SPAWN_PID
@@ -92,8 +65,9 @@ attempt_run() {
 		pids+=("$pid")
 		child_anon[$pid]=$anon
 	done
-	read_summary s1
-	read_rows
+	cs_read_summary s1
+	# rows of processes by pid: fork_inherited
+	cs_table_column processes fork_inherited row_inherited || return 1
 	# Let the spawner kill and reap its children.
 	eval "exec ${SPAWN[1]}>&-"
 	wait "$spawner"
@@ -115,14 +89,14 @@ if [ $rc -ne 0 ]; then
 	skip_rest "could not run the spawner alone"
 fi
 
-# 2: never more rows than the parameters allow
+# Never more rows than the parameters allow
 log "tracked ${s1[tracked]} exited ${s1[exited]} dropped ${s1[dropped]}" \
     "dropped_events ${s1[dropped_events]} (max_tracked $max_tracked," \
     "history $history, $children children)"
 [ "${s1[tracked]}" -le $max_tracked ] && [ "${s1[exited]}" -le $history ]
 result $? table_within_bounds
 
-# 3: dropped = new processes (spawner and children) without a row
+# Dropped = new processes (spawner and children) without a row
 untracked=0 tracked_children=0
 for pid in "${pids[@]}"; do
 	if [ -n "${row_inherited[$pid]}" ]; then
@@ -136,7 +110,7 @@ log "$tracked_children children tracked, $untracked new processes untracked"
 [ "${s1[dropped]}" -eq "$untracked" ] && [ "$tracked_children" -gt 0 ]
 result $? dropped_counts_untracked
 
-# 4: each tracked child's fork_inherited is what its page tables showed
+# Each tracked child's fork_inherited is what its page tables showed
 bad=0
 for pid in "${pids[@]}"; do
 	[ -n "${row_inherited[$pid]}" ] || continue

@@ -24,11 +24,11 @@ dbg=/sys/kernel/debug/cowstat
 S=24
 K=40
 
-ntests=4
-. "$here/ktap.sh"
+. "$here/functions.sh"
 
 names=(bpftrace_attached workload_ran child_do_wp_page_eq_cow_faults_plus_shared
        parent_do_wp_page_eq_cow_faults)
+ntests=${#names[@]}
 
 echo "TAP version 13"
 echo "1..$ntests"
@@ -74,10 +74,9 @@ bpf_count() {
 
 # cowstat: the last row of pid $1 in exited, column cow_faults
 cs_faults() {
-	awk -v pid="$1" '
-		NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-		$col["pid"] == pid { v = $col["cow_faults"] }
-		END { print v }' "$dbg/exited"
+	local -A faults
+
+	cs_table_column exited cow_faults faults && echo "${faults[$1]}"
 }
 
 check() {

@@ -32,7 +32,7 @@ names=(version_and_help usage_errors parse_fake_files names_safe_for_terminal
        run_ignores_rows_of_reused_pids error_not_root error_debugfs_not_mounted
        error_module_not_loaded)
 ntests=${#names[@]}
-. "$here/ktap.sh"
+. "$here/functions.sh"
 
 # run the next test: the function named like it; 0 pass, 2 skip, else fail
 t() {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The guest side of dkms_test.sh: the module has been installed with DKMS
+# The guest side of scripts/dkms_test.sh: the module has been installed with DKMS
 # for this kernel on the host.  Load it by name, check that the loaded
 # module is the DKMS build, run a fork-and-write scenario, unload it.
 # Prints "dkms-guest: ok NAME" or "dkms-guest: not ok NAME" per test, and

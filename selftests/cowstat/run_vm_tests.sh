@@ -38,19 +38,27 @@ thp_dir=/sys/kernel/mm/transparent_hugepage
 nr_hugepages=/proc/sys/vm/nr_hugepages
 kmemleak=/sys/kernel/debug/kmemleak
 
-ntests=$((19 + ${#c_tests[@]}))
-. "$here/ktap.sh"
-
-loaded() { grep -q '^cowstat ' /proc/modules; }
-
-dmesg_lines() { dmesg | wc -l; }
+# This runner's tests, in order: the plan (1..N) and every result line
+# are checked against this list (functions.sh).
+names=(setup insmod_refuses_max_tracked=0 insmod_refuses_max_tracked=-1
+       insmod_refuses_history=99999999999
+       insmod_fails_on_missing_required_probe insmod_fails_on_wrong_function
+       insmod "${c_tests[@]}" cow_faults_bpftrace stress cowstat_tool hardening
+       bounds reload_10x_under_stress reset_forgets_dead_processes
+       control_from_shell rmmod insmod_with_parameters final_rmmod
+       kmemleak_after_unload)
+ntests=${#names[@]}
+# kselftest's settings file: the timeout of each nested test, in seconds
+test_timeout=$(sed -n 's/^timeout=\([0-9][0-9]*\)$/\1/p' "$here/settings")
+test_timeout=${test_timeout:-900}
+. "$here/functions.sh"
 
 echo "TAP version 13"
 echo "1..$ntests"
 log "kernel $(uname -r), module $ko"
 log "kernel build $(uname -v)"
 
-# 1: environment
+# Environment
 setup() {
 	local thp hugetlb
 	[ "$(id -u)" = 0 ] || { log "must run as root"; return 1; }
@@ -83,7 +91,7 @@ setup() {
 		hugetlb="no hugetlb pages on this kernel (no $nr_hugepages)"
 	fi
 	log "$thp, $hugetlb"
-	if loaded; then
+	if cs_loaded; then
 		log "cowstat already loaded: unloading it first"
 		rmmod cowstat || return 1
 	fi
@@ -95,19 +103,15 @@ setup() {
 }
 setup
 result $? setup
-[ "$fail" -eq 0 ] || {
-	while [ "$n" -lt "$ntests" ]; do skip "not_run" "setup failed"; done
-	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
-	exit 1
-}
+[ "$fail" -eq 0 ] || skip_rest "setup failed"
 
-# 2-4: out-of-range parameters: insmod fails and the kernel log says why
+# Out-of-range parameters: insmod fails and the kernel log says why
 bad_param() {
-	local before rc lines
-	before=$(dmesg_lines)
+	local rc lines
+	kmsg_mark
 	insmod "$ko" "$@" 2>/dev/null
 	rc=$?
-	lines=$(dmesg | tail -n +"$((before + 1))" | grep -i 'cowstat')
+	lines=$(kmsg_since | grep -i 'cowstat')
 	if [ $rc -eq 0 ]; then
 		log "insmod $* succeeded"
 		rmmod cowstat
@@ -129,18 +133,18 @@ done
 # selftest-modules): the load fails, the log names the symbol and the
 # release, and no probe of it is left behind.
 missing_probe() {
-	local before lines sym=cowstat_selftest_no_such_symbol
+	local lines sym=cowstat_selftest_no_such_symbol
 	[ -r "$missing_ko" ] || { log "no $missing_ko: make selftest-modules"; return 2; }
-	before=$(dmesg_lines)
+	kmsg_mark
 	if insmod "$missing_ko" 2>/dev/null; then
 		log "insmod of the missing-probe build succeeded"
 		rmmod cowstat
 		return 1
 	fi
-	lines=$(dmesg | tail -n +"$((before + 1))" | grep 'cowstat')
+	lines=$(kmsg_since | grep 'cowstat')
 	echo "$lines" | sed 's/^/# dmesg: /'
 	echo "$lines" | grep -q "cannot probe $sym on kernel $(uname -r) " || return 1
-	if loaded; then
+	if cs_loaded; then
 		log "module still loaded"
 		return 1
 	fi
@@ -164,20 +168,20 @@ esac
 # function of the same name: the load fails, naming do_wp_page and the
 # release, and no probe is left behind.
 wrong_function() {
-	local before lines
+	local lines
 	[ -r "$missing_ko" ] || { log "no $missing_ko: make selftest-modules"; return 2; }
-	before=$(dmesg_lines)
+	kmsg_mark
 	if insmod "$missing_ko" selftest_wrong_function=1 2>/dev/null; then
 		log "insmod with selftest_wrong_function=1 succeeded"
 		rmmod cowstat
 		return 1
 	fi
-	lines=$(dmesg | tail -n +"$((before + 1))" | grep 'cowstat')
+	lines=$(kmsg_since | grep 'cowstat')
 	echo "$lines" | sed 's/^/# dmesg: /'
 	echo "$lines" | grep -q "do_wp_page on kernel $(uname -r) is not the function cowstat probes: kernel_clone does not call it" ||
 		return 1
 	# the probes before do_wp_page in the table were registered, then unwound
-	if loaded || grep -qE ' (copy_process|release_task|do_wp_page|ptep_clear_flush)\+' \
+	if cs_loaded || grep -qE ' (copy_process|release_task|do_wp_page|ptep_clear_flush)\+' \
 		/sys/kernel/debug/kprobes/list 2>/dev/null; then
 		log "module or probes left behind"
 		return 1
@@ -191,7 +195,7 @@ case $? in
 *) not_ok insmod_fails_on_wrong_function ;;
 esac
 
-# 5: load
+# Load
 load() {
 	insmod "$ko" || return 1
 	for f in summary processes exited control; do
@@ -202,19 +206,20 @@ load() {
 load
 result $? insmod
 
-# 6: the C tests, nested
+# The C tests, nested
 run_nested() {
 	local name=$1 rc
 	shift
-	"$@" 2>&1 | sed 's/^/    /'
+	timeout -k 10 "$test_timeout" "$@" 2>&1 | sed 's/^/    /'
 	rc=${PIPESTATUS[0]}
+	[ "$rc" -ne 124 ] || log "$name: killed after ${test_timeout} s (settings: timeout)"
 	result "$rc" "$name"
 }
-if loaded; then
+if cs_loaded; then
 	for t in "${c_tests[@]}"; do
 		run_nested "$t" "$here/$t"
 	done
-	# 7: bpftrace cross-check, nested
+	# bpftrace cross-check, nested
 	run_nested cow_faults_bpftrace "$here/cow_faults_test.sh" "$workload"
 	# 60 s of fork loops, readers and resets, nested
 	run_nested stress "$here/stress_test.sh" "$workload"
@@ -235,25 +240,16 @@ else
 	skip bounds "module not loaded"
 fi
 
-# 9: unload and load ten times in a row while the stress of stress_test.sh
+# Unload and load ten times in a row while the stress of stress_test.sh
 # runs (two fork loops with threads, grandchildren and fork-then-exec, a
 # reader of every file, a resetter), so while probe handlers run and
 # kretprobes are in flight, each time with a reader holding processes open:
 # it must read -EIO after the unload.
 reload_rounds=10
-# rmmod refuses (EBUSY) while a write to control is under way: try again.
-rmmod_retry() {
-	local i
-	for i in $(seq 50); do
-		rmmod cowstat 2>/dev/null && return 0
-		sleep 0.1
-	done
-	rmmod cowstat
-}
 reload_under_load() {
-	local start bg=() p round header rc=0
-	start=$(dmesg_lines)
-	loaded || insmod "$ko" || return 1
+	local bg=() p round header rc=0
+	kmsg_mark
+	cs_loaded || insmod "$ko" || return 1
 	"$workload" loop 600 >/tmp/cowstat-loop1.out 2>&1 &
 	bg+=($!)
 	"$workload" loop 600 >/tmp/cowstat-loop2.out 2>&1 &
@@ -274,7 +270,7 @@ reload_under_load() {
 		# unload must work, and the reader then gets an error.
 		exec 3<"$dbg/processes"
 		read -r header <&3
-		rmmod_retry || { log "rmmod round $round failed"; rc=1; break; }
+		cs_unload || { log "rmmod round $round failed"; rc=1; break; }
 		if cat <&3 >/dev/null 2>/tmp/cowstat-held.err ||
 		   ! grep -q 'Input/output error' /tmp/cowstat-held.err; then
 			log "round $round: held file after unload:" \
@@ -292,8 +288,8 @@ reload_under_load() {
 		wait "$p" 2>/dev/null
 	done
 	log "fork loops: $(cat /tmp/cowstat-loop1.out /tmp/cowstat-loop2.out | tr '\n' ' ')"
-	if kernel_reports "$start" >/dev/null; then
-		kernel_reports "$start" | head -n 40 | sed 's/^/# dmesg: /'
+	if kernel_reports >/dev/null; then
+		kernel_reports | head -n 40 | sed 's/^/# dmesg: /'
 		rc=1
 	fi
 	return $rc
@@ -316,8 +312,9 @@ count_rows() {
 	} <"$dbg/processes"
 }
 reset_after_load() {
-	local rows=0 rows1 dead=0 exited_rows=0 tracked=x exited=x pid rest key val
-	loaded || return 1
+	local rows=0 rows1 dead=0 exited_rows=0 tracked exited pid rest
+	local -A sum
+	cs_loaded || return 1
 	echo reset >"$dbg/control" || return 1
 	count_rows
 	rows1=$rows
@@ -328,12 +325,8 @@ reset_after_load() {
 			log "exited row: $pid $rest"
 		done
 	} <"$dbg/exited"
-	while IFS=': ' read -r key val; do
-		case $key in
-		tracked) tracked=$val ;;
-		exited) exited=$val ;;
-		esac
-	done <"$dbg/summary"
+	cs_read_summary sum
+	tracked=${sum[tracked]:-x} exited=${sum[exited]:-x}
 	count_rows
 	# Live processes (this shell too) get rows back on their next event,
 	# also between the reads: tracked lies between the two row counts.
@@ -357,35 +350,35 @@ for attempt in 1 2 3 4 5; do
 done
 result $reset_rc reset_forgets_dead_processes
 
-# 10: write to control while reading, unload with readers gone: no report
+# Write to control while reading, unload with readers gone: no report
 control_ok() {
 	local start
-	start=$(dmesg_lines)
+	kmsg_mark
 	echo reset >"$dbg/control" || return 1
 	printf 'reset' >"$dbg/control" || return 1
 	if printf 'nonsense' >"$dbg/control" 2>/dev/null; then
 		log "control accepted 'nonsense'"
 		return 1
 	fi
-	dmesg | tail -n +"$((start + 1))" | grep -qi cowstat ||
+	kmsg_since | grep -qi cowstat ||
 		{ log "no kernel log line for a bad control write"; return 1; }
 	return 0
 }
 control_ok
 result $? control_from_shell
 
-# 11: unload
+# Unload
 unload() {
 	local start
-	start=$(dmesg_lines)
+	kmsg_mark
 	rmmod cowstat || return 1
 	[ ! -e "$dbg" ] || { log "$dbg still there after rmmod"; return 1; }
-	! kernel_reports "$start" >/dev/null
+	! kernel_reports >/dev/null
 }
 unload
 result $? rmmod
 
-# 12-13: load with explicit parameters, they show in summary; unload again
+# Load with explicit parameters, they show in summary; unload again
 params() {
 	local mt hi
 	insmod "$ko" max_tracked=1 history=0 || return 1
@@ -396,11 +389,11 @@ params() {
 }
 params
 result $? insmod_with_parameters
-loaded && rmmod cowstat
-! loaded
+cs_loaded && rmmod cowstat
+! cs_loaded
 result $? final_rmmod
 
-# 19: on a kernel with kmemleak (the debug kernel, make check
+# On a kernel with kmemleak (the debug kernel, make check
 # KERNELS=debug): after the last unload, no leak of the module's.  A block
 # it allocated is reported with a backtrace through its code, which is
 # gone: kmemleak prints those frames as bare addresses, never as symbols.
@@ -431,5 +424,4 @@ else
 	skip kmemleak_after_unload "no kmemleak in this kernel"
 fi
 
-echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
-[ "$fail" -eq 0 ]
+totals

@@ -17,11 +17,11 @@ workload=${1:-$here/cowstat_workload}
 dbg=/sys/kernel/debug/cowstat
 seconds=${STRESS_SECONDS:-60}
 
-ntests=4
-. "$here/ktap.sh"
+. "$here/functions.sh"
 
 names=(stress_ran kernel_log_clean no_rows_of_dead_processes
        rows_add_up_to_totals)
+ntests=${#names[@]}
 
 echo "TAP version 13"
 echo "1..$ntests"
@@ -29,9 +29,9 @@ echo "1..$ntests"
 [ -d "$dbg" ] || skip_rest "$dbg missing: cowstat.ko not loaded"
 [ -x "$workload" ] || skip_rest "no workload binary $workload"
 
-start=$(dmesg | wc -l)
+kmsg_mark
 
-# 1: the stress itself
+# The stress itself
 reader() {
 	while :; do
 		cat "$dbg/summary" "$dbg/processes" "$dbg/exited" >/dev/null ||
@@ -68,15 +68,15 @@ log "$seconds s of stress; fork loops: $(cat "$out"/loop* | tr '\n' ' ')"
 log "summary: $(tr '\n' ' ' <"$dbg/summary" | cut -c1-400)"
 result $rc stress_ran
 
-# 2: no kernel report during the stress
-if kernel_reports "$start" >/dev/null; then
-	kernel_report_context "$start" | head -n 40 | sed 's/^/# dmesg: /'
+# No kernel report during the stress
+if kernel_reports >/dev/null; then
+	kernel_report_context | head -n 40 | sed 's/^/# dmesg: /'
 	not_ok kernel_log_clean
 else
 	ok kernel_log_clean
 fi
 
-# 3: every row of `processes` belongs to a live process.  Read with shell
+# Every row of `processes` belongs to a live process.  Read with shell
 # builtins only, so this shell forks nothing while it reads; a process that
 # was reaped between the read and the check is rechecked by reading again.
 dead_rows() {
@@ -101,42 +101,21 @@ for attempt in 1 2 3 4 5; do
 done
 result $rc no_rows_of_dead_processes
 
-# 4: after a reset and a short fork-and-write run, every counter's total
+# After a reset and a short fork-and-write run, every counter's total
 # equals the sum of its column over `processes` and `exited` (every event
 # after a reset lands in some process's row, and none was dropped or
 # evicted).  The summary is read before and after the tables; only a read
 # with both summaries equal counts, so nothing happened in between.
 declare -A total total2 sum
-read_summary() { # $1: name of the array to fill
-	local -n into=$1
-	local key val
-	while IFS=': ' read -r key val; do
-		into[$key]=$val
-	done <"$dbg/summary"
-}
-sum_table() {
-	local -a cols vals
-	local i
-	{
-		read -r -a cols
-		while read -r -a vals; do
-			# pid ppid comm, then the counters (comm has no spaces:
-			# the module escapes them)
-			for ((i = 3; i < ${#cols[@]}; i++)); do
-				sum[${cols[$i]}]=$((${sum[${cols[$i]}]:-0} + vals[i]))
-			done
-		done
-	} <"$1"
-}
 counters=(forks fork_shared fork_inherited cow_faults cow_copies cow_zero
 	  cow_file cow_reuses cow_thp cow_hugetlb copied_bytes)
 adds_up() {
 	local c same=1 bad=0
-	total=() total2=() sum=()
-	read_summary total
-	sum_table "$dbg/processes"
-	sum_table "$dbg/exited"
-	read_summary total2
+	sum=()
+	cs_read_summary total
+	cs_table_sums processes sum
+	cs_table_sums exited sum
+	cs_read_summary total2
 	for c in "${counters[@]}" dropped evicted; do
 		[ "${total[$c]}" = "${total2[$c]}" ] || same=0
 	done

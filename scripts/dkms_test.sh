@@ -3,13 +3,13 @@
 #
 # The DKMS packaging, end to end, for one kernel release:
 #
-#   selftests/cowstat/dkms_test.sh [RELEASE]
+#   scripts/dkms_test.sh [RELEASE]
 #
 # Runs on the build host, as root (make check runs it after the VM suite):
 # make dkms-install KERNELRELEASE=RELEASE builds and installs the module
 # into /lib/modules/RELEASE; then the VM boots that kernel, which sees the
 # host's root file system (/lib through a writable overlay), and
-# dkms_guest.sh loads the module with modprobe, runs a fork-and-write
+# selftests/cowstat/dkms_guest.sh loads the module with modprobe, runs a fork-and-write
 # scenario and unloads it; then make dkms-uninstall, and nothing of cowstat
 # may be left in /usr/src, /var/lib/dkms or /lib/modules/RELEASE.
 #
@@ -39,7 +39,7 @@
 
 set -u
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
+top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 rel=${1:-$(scripts/kernel-release.sh)} || exit 1
 version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
@@ -52,7 +52,7 @@ names=(dkms_install build_exclusive_above build_exclusive_below
        autoinstall_skips_outside_range modprobe_loads_dkms_build
        fork_scenario modprobe_remove dkms_uninstall nothing_left_behind)
 ntests=${#names[@]}
-. "$top/selftests/cowstat/ktap.sh"
+. "$top/selftests/cowstat/functions.sh"
 
 echo "TAP version 13"
 echo "1..$ntests"

@@ -1,0 +1,127 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The shell selftests' one library, sourced by each of them (and by
+# scripts/checkpatch.sh and scripts/dkms_test.sh for its KTAP part):
+#
+#   . "$here/functions.sh"
+#
+# KTAP: the script sets names=(...), its tests in order, and ntests (from
+# names[] where it has one), prints "TAP version 13" and "1..$ntests";
+# then ok, not_ok, skip, result and log per test, and totals (or skip_rest)
+# at the end.
+#
+# The module: cs_loaded, cs_load KO [PARAM=VALUE...], cs_unload.
+# Its files: cs_read_summary ARRAY, cs_table_column FILE COLUMN ARRAY,
+# cs_table_sums FILE ARRAY.  They use shell builtins only, so a test that
+# reads them forks nothing while it reads.
+# The kernel log: kmsg_mark, kmsg_since, kernel_reports (scripts/kernel_log.sh).
+
+n=0 pass=0 fail=0 skip=0
+dbg=/sys/kernel/debug/cowstat
+
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/kernel_log.sh"
+
+# With names[] set, each result must be the next test of that list: a
+# script whose tests and plan drift apart fails rather than miscounts.
+planned() {
+	[ -z "${names+set}" ] || [ "${names[$n]:-}" = "$1" ] && return
+	echo "# test $((n + 1)) is '$1', but names[] says '${names[$n]:-nothing}'"
+	fail=$((fail + 1))
+}
+ok() { planned "$1"; n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
+not_ok() { planned "$1"; n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; }
+skip() { planned "$1"; n=$((n + 1)); skip=$((skip + 1)); echo "ok $n $1 # SKIP $2"; }
+result() { if [ "$1" -eq 0 ]; then ok "$2"; else not_ok "$2"; fi; }
+log() { echo "# $*"; }
+
+# The closing line; exits non-zero if anything failed or the plan of
+# ntests was not run.
+totals() {
+	if [ "$n" -ne "$ntests" ]; then
+		echo "# $n tests run, $ntests planned"
+		fail=$((fail + 1))
+	fi
+	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
+	[ "$fail" -eq 0 ]
+	exit $?
+}
+
+# Skip every test not run yet (by its name in names[]), then close.
+skip_rest() {
+	while [ "$n" -lt "$ntests" ]; do skip "${names[$n]:-not_run}" "$1"; done
+	totals
+}
+
+cs_loaded() { grep -q '^cowstat ' /proc/modules; }
+
+# Unload cowstat if it is loaded.  rmmod refuses (EBUSY) while a write to
+# control is under way: try again for up to 5 s.
+cs_unload() {
+	local i
+
+	cs_loaded || return 0
+	for i in $(seq 50); do
+		rmmod cowstat 2>/dev/null && return 0
+		sleep 0.1
+	done
+	rmmod cowstat
+}
+
+# Load KO with the given parameters, unloading any cowstat first.
+cs_load() {
+	cs_unload || return 1
+	insmod "$@"
+}
+
+# summary's "key: value" lines into the associative array named $1.
+cs_read_summary() {
+	local -n into=$1
+	local key val
+
+	into=()
+	while IFS=': ' read -r key val; do
+		into[$key]=$val
+	done <"$dbg/summary"
+}
+
+# The column named $2 of table $1 (processes or exited, or a path) into
+# the array named $3, by pid; for a pid in exited twice, the later row.
+cs_table_column() {
+	local file=$1 name=$2
+	local -n into=$3
+	local -a cols vals
+	local i col=-1
+
+	[ "${file#/}" != "$file" ] || file=$dbg/$file
+	into=()
+	{
+		read -r -a cols
+		for ((i = 0; i < ${#cols[@]}; i++)); do
+			[ "${cols[$i]}" = "$name" ] && col=$i
+		done
+		[ "$col" -ge 0 ] || return 1
+		while read -r -a vals; do
+			into[${vals[0]}]=${vals[$col]}
+		done
+	} <"$file"
+}
+
+# Add each counter column of table $1 to the array named $2, by column
+# name (pid, ppid and comm come first; comm has no spaces: the module
+# escapes them).
+cs_table_sums() {
+	local file=$1
+	local -n sums=$2
+	local -a cols vals
+	local i
+
+	[ "${file#/}" != "$file" ] || file=$dbg/$file
+	{
+		read -r -a cols
+		while read -r -a vals; do
+			for ((i = 3; i < ${#cols[@]}; i++)); do
+				sums[${cols[$i]}]=$((${sums[${cols[$i]}]:-0} + vals[i]))
+			done
+		done
+	} <"$file"
+}
