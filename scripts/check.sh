@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make check: install what is needed, build the module, the selftests and the
-# tools, then run every test: checkpatch on the host, and for each kernel of
+# tools, then run every test: checkpatch and the tool's tests that need no
+# kernel on the host, and for each kernel of
 # $KERNELS its module build and, for a "full" kernel of kernels.table, the
 # whole selftest suite inside that kernel booted in qemu and the DKMS test.
 # Prints each kernel's output as one block when it is done, a per-part line
@@ -168,6 +169,10 @@ if ! make --no-print-directory tools selftests >build/check-build.log 2>&1; then
 	cat build/check-build.log
 	count 1 "build of tools/selftests" "failed"
 fi
+# The tool's tests that need no kernel (usage, --version, fake debugfs
+# files): seconds, before the first VM boots.
+python3 selftests/cowstat/cowstat_tool_test.py --host 2>&1 | tee build/check-tool-host.log
+tally build/check-tool-host.log "${PIPESTATUS[0]}" "tool tests on the host"
 
 # The module and the selftests' missing-probe variant for one release, in
 # build/<release>/ and build/<release>/missing-probe/.

@@ -14,7 +14,7 @@
 #
 # Prints KTAP: this script's own tests, with the output of the C tests
 # (cow_fork, cow_faults, cow_huge, cow_control), cow_faults_test.sh,
-# stress_test.sh, cowstat_tool_test.sh, hardening_test.py and bounds_test.sh
+# stress_test.sh, cowstat_tool_test.py, hardening_test.py and bounds_test.sh
 # (each a KTAP document with its own "# Totals:" line) nested as indented
 # subtests.  Exits non-zero if anything
 # failed.
@@ -223,8 +223,9 @@ if cs_loaded; then
 	run_nested cow_faults_bpftrace "$here/cow_faults_test.sh" "$workload"
 	# 60 s of fork loops, readers and resets, nested
 	run_nested stress "$here/stress_test.sh" "$workload"
-	# the user tool, nested; it unloads and reloads the module at its end
-	run_nested cowstat_tool "$here/cowstat_tool_test.sh" "$ko"
+	# the user tool, nested (its tests that need no kernel ran on the host:
+	# cowstat_tool_test.py --host); it unloads and reloads the module at its end
+	run_nested cowstat_tool python3 "$here/cowstat_tool_test.py" "$ko"
 	# control fuzzing, file modes, unprivileged readers, no addresses
 	run_nested hardening "$here/hardening_test.py"
 	# max_tracked=64 with 5000 live processes; reloads the module
