@@ -747,10 +747,14 @@ def pid_detail_matches_rows():
                  path('p-none.json'), [S1, S2, SH.pid])
 
 
+def children_json_and_text(json_name):
+    """cowstat -p SH -c, as JSON into json_name and as text; True if both exit 0."""
+    args = ['-p', str(SH.pid), '-c']
+    return not run([TOOL, '-j'] + args, out=path(json_name)) and not run([TOOL] + args)
+
+
 def children_of_live_process():
-    if run([TOOL, '-j', '-p', str(SH.pid), '-c'], out=path('c.json')):
-        return False
-    if run([TOOL, '-p', str(SH.pid), '-c']):
+    if not children_json_and_text('c.json'):
         return False
     return check(check_children_of_live_process, path('c.json'), SH.pid, S1, S2)
 
@@ -764,9 +768,7 @@ def children_of_exited_process():
             print('kill %d: %s' % (p, e.strerror))
     SH.wait()
     SLEEPERS = []
-    if run([TOOL, '-j', '-p', str(SH.pid), '-c'], out=path('ce.json')):
-        return False
-    if run([TOOL, '-p', str(SH.pid), '-c']):
+    if not children_json_and_text('ce.json'):
         return False
     return check(check_children_of_exited_process, path('ce.json'), SH.pid, S1, S2)
 
