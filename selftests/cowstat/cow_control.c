@@ -217,8 +217,7 @@ TEST_F_TIMEOUT(cowstat, control_reset, TMO)
 	BAIL_IF_SKIPPED();
 	j = (struct job){ .n = n, .first = 4, .k = k, .go = -1,
 			  .rep = self->e.rep };
-	j.r = region_new(n, 12);
-	ASSERT_NE(NULL, j.r);
+	ASSERT_EQ(0, job_region(&j, 12, NULL));
 	ASSERT_EQ(0, kid_prepare(&self->e.ks, 0));
 	/* as in control_bad_input: other processes may add events */
 	for (attempt = 1; attempt <= QUIET_TRIES; attempt++) {
@@ -262,11 +261,7 @@ TEST_F_TIMEOUT(cowstat, control_reset, TMO)
 	ASSERT_LT(0, anon);
 	READ_OWN("processes", &me_row);
 	/* the row began with the fork: fork_inherited is for rows of children */
-	EXPECT_ROW(me_row, [CS_FORKS] = IS(1), [CS_FORK_SHARED] = IS(anon),
-		   [CS_COW_FAULTS] = ANY(AFTER_FORK),
-		   [CS_COW_COPIES] = ANY(AFTER_FORK),
-		   [CS_COW_REUSES] = ANY(AFTER_FORK),
-		   [CS_COPIED_BYTES] = ANY(AFTER_FORK));
+	EXPECT_ROW(me_row, FORKED(anon));
 	ASSERT_EQ(0, cs_read_row(ws, "exited", pid, &c));
 	ASSERT_TRUE(c.found);
 	EXPECT_ROW(c, [CS_FORK_INHERITED] = IS(anon), [CS_COW_COPIES] = IS(k),

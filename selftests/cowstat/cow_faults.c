@@ -94,11 +94,8 @@ TEST_F_TIMEOUT(cowstat, unshare_not_counted, TMO)
 	ASSERT_LE(n * PG, sizeof(ws->maps));
 	j = (struct job){ .n = n, .first = first, .k = k, .unit = PG,
 			  .go = self->e.ks.go[0], .rep = rep };
-	j.r = region_new(n, 4);
-	ASSERT_NE(NULL, j.r);
-	ASSERT_EQ(0, pagemap_region(j.r, n, ws->ppfn));
-	ASSERT_EQ(0, kid_prepare(&self->e.ks, 0));
-	pid = kid_start(&self->e.ks, 0, kid_write_after_unshare, &j);
+	ASSERT_EQ(0, job_region(&j, 4, ws->ppfn));
+	pid = kid_run(&self->e.ks, kid_write_after_unshare, &j);
 	ASSERT_LT(0, pid);
 
 	local = (struct iovec){ .iov_base = ws->maps, .iov_len = n * PG };

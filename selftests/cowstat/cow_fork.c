@@ -35,44 +35,22 @@ TEST_F_TIMEOUT(cowstat, fork_child_copies, TMO)
 	struct measure m = { .ws = ws };
 	struct cs_row c;
 	struct job j;
-	long anon = 0;
+	long anon;
 	int status;
-	pid_t pid = -1, me = getpid();
+	pid_t pid, me = getpid();
 	size_t i;
 
 	BAIL_IF_SKIPPED();
 	j = (struct job){ .n = n, .first = 5, .k = k, .unit = PG, .off = 100,
 			  .ppfn = ws->ppfn, .go = -1, .rep = rep };
-	j.r = region_new(n, 1);
-	ASSERT_NE(NULL, j.r);
-	ASSERT_EQ(0, pagemap_region(j.r, n, ws->ppfn));
-	for (i = 0; i < n; i++) {
-		/* present and, as we touched them first, mapped only here */
-		ASSERT_TRUE(HAS(ws->ppfn[i], PM_PRESENT));
-		ASSERT_TRUE(HAS(ws->ppfn[i], PM_EXCLUSIVE));
-		ASSERT_NE(0ULL, ws->ppfn[i] & PM_PFN_MASK) TH_LOG("PFNs hidden");
-	}
-	ASSERT_EQ(0, kid_prepare(&self->e.ks, 0));
-
-	MEASURE(&m) {
-		anon = anon_pages(ws, 0, ~0UL);
-		pid = kid_start(&self->e.ks, 0, kid_write_measure, &j);
-	}
-
-	ASSERT_LT(0, pid) TH_LOG("fork: %s", strerror(errno));
-	status = kid_wait(&self->e.ks, 0);
-	ASSERT_MEASURED(&m);
-	ASSERT_LT(0, anon) TH_LOG("anon scan: %s", strerror(-anon));
-	ASSERT_KID_OK(&self->e, status);
+	ASSERT_EQ(0, job_region(&j, 1, ws->ppfn));
+	status = measure_fork(&self->e, &m, kid_write_measure, &j, &pid, &anon);
+	ASSERT_FORK_MEASURED(&self->e, &m, pid, status, anon);
 	TH_LOG("anon pages at fork %ld; child wrote %zu: cow_copies +%llu, %ld pages exclusive",
 	       anon, k, D(rep->after, rep->before, CS_COW_COPIES),
 	       rep->val[R_EXCL]);
 
-	EXPECT_DELTAS(m.a, m.b, [CS_FORKS] = IS(1), [CS_FORK_SHARED] = IS(anon),
-		      [CS_COW_FAULTS] = ANY(AFTER_FORK),
-		      [CS_COW_COPIES] = ANY(AFTER_FORK),
-		      [CS_COW_REUSES] = ANY(AFTER_FORK),
-		      [CS_COPIED_BYTES] = ANY(AFTER_FORK));
+	EXPECT_DELTAS(m.a, m.b, FORKED(anon));
 	/* the child, from its start to its first reading: only the fork */
 	EXPECT_ROW(rep->before, [CS_FORK_INHERITED] = IS(anon));
 	EXPECT_DELTAS(rep->after, rep->before, [CS_COW_COPIES] = IS(k),
@@ -95,89 +73,16 @@ TEST_F_TIMEOUT(cowstat, fork_child_copies, TMO)
 	munmap(j.r, n * PG);
 }
 
-/* Scenario 2: the parent writes k shared pages while the child lives. */
-TEST_F_TIMEOUT(cowstat, parent_copies_while_child_lives, TMO)
-{
-	const size_t n = 48, k = 17, first = 9;
-	struct ws *ws = self->e.ws;
-	struct measure m = { .ws = ws };
-	struct job j;
-	int status;
-	pid_t pid;
-	long val[8];
-
-	BAIL_IF_SKIPPED();
-	j = (struct job){ .n = n, .first = first, .k = k, .unit = PG,
-			  .ppfn = ws->ppfn, .go = self->e.ks.go[0], .rep = self->e.rep };
-	j.r = region_new(n, 2);
-	ASSERT_NE(NULL, j.r);
-	ASSERT_EQ(0, pagemap_region(j.r, n, ws->ppfn));
-	ASSERT_EQ(0, kid_prepare(&self->e.ks, 0));
-	pid = kid_start(&self->e.ks, 0, kid_hold, &j);
-	ASSERT_LT(0, pid);
-
-	MEASURE(&m)
-		write_units(j.r, first, k, PG, 0, 0x3c);
-
-	/* While the child still maps the rest: only the k are ours. */
-	ASSERT_EQ(0, pagemap_region(j.r, n, ws->pm));
-	region_diff(&j, ws->pm, n, val);
-	kid_release(&self->e.ks);
-	status = kid_wait(&self->e.ks, 0);
-	ASSERT_MEASURED(&m);
-	ASSERT_EQ(0, status);
-
-	EXPECT_DELTAS(m.a, m.b, [CS_COW_COPIES] = IS(k), [CS_COW_FAULTS] = IS(k),
-		      [CS_COPIED_BYTES] = IS(k * PG));
-	EXPECT_EQ((long)k, val[R_EXCL]);
-	EXPECT_EQ((long)k, val[R_MOVED]);
-	EXPECT_EQ((long)k, val[R_EXCL_MOVED_WRITTEN]);
-	munmap(j.r, n * PG);
-}
-
 /*
- * Scenario 3: after the child has been reaped the parent is the only user
- * of the pages, but they are still write-protected and not marked
- * exclusive: each write is a reuse, not a copy.
+ * Scenarios 2, 3 and 6: the parent writes k pages it shared at a fork,
+ * from one thread or from NTHREADS threads created after the fork, either
+ * while the child still maps them or after it has been reaped.  With the
+ * child alive each write is a copy, and pagemap shows exactly the k
+ * written pages moved to frames of their own.  With the child gone the
+ * parent is the only user, but the pages are still write-protected and not
+ * marked exclusive: each write is a reuse in place, no frame moves.
+ * Threads add up in the process row and get no row of their own.
  */
-TEST_F_TIMEOUT(cowstat, parent_reuses_after_child_exit, TMO)
-{
-	const size_t n = 40, k = 21, first = 11;
-	struct ws *ws = self->e.ws;
-	struct measure m = { .ws = ws };
-	struct job j;
-	int status;
-	pid_t pid;
-	size_t i;
-
-	BAIL_IF_SKIPPED();
-	j = (struct job){ .n = n, .ppfn = ws->ppfn, .go = -1, .rep = self->e.rep };
-	j.r = region_new(n, 3);
-	ASSERT_NE(NULL, j.r);
-	ASSERT_EQ(0, pagemap_region(j.r, n, ws->ppfn));
-	ASSERT_EQ(0, kid_prepare(&self->e.ks, 0));
-	pid = kid_start(&self->e.ks, 0, kid_exit, &j);
-	ASSERT_LT(0, pid);
-	status = kid_wait(&self->e.ks, 0);
-	ASSERT_EQ(0, status);
-	/* shared no more, but not exclusive-marked: pagemap says mapcount 1 */
-	ASSERT_EQ(0, pagemap_region(j.r, n, ws->pm));
-	for (i = 0; i < n; i++)
-		ASSERT_TRUE(HAS(ws->pm[i], PM_EXCLUSIVE));
-
-	MEASURE(&m)
-		write_units(j.r, first, k, PG, 0, 0x5a);
-
-	ASSERT_MEASURED(&m);
-	EXPECT_DELTAS(m.a, m.b, [CS_COW_REUSES] = IS(k), [CS_COW_FAULTS] = IS(k));
-	/* reused in place: no PFN changed */
-	ASSERT_EQ(0, pagemap_region(j.r, n, ws->pm));
-	for (i = 0; i < n; i++)
-		EXPECT_EQ(ws->ppfn[i] & PM_PFN_MASK, ws->pm[i] & PM_PFN_MASK);
-	munmap(j.r, n * PG);
-}
-
-/* Scenario 6: threads write shared pages; they add up in the process row. */
 #define NTHREADS 4
 
 struct tctl;
@@ -211,9 +116,74 @@ static void *writer_thread(void *arg)
 	return NULL;
 }
 
-TEST_F_TIMEOUT(cowstat, threads_add_up, TMO)
+FIXTURE(parent_writes) {
+	struct cow_env e;
+};
+
+FIXTURE_VARIANT(parent_writes) {
+	int nthreads;		/* writers; 0: the test's own thread */
+	bool child_lives;	/* else it is reaped before the writes */
+};
+
+FIXTURE_VARIANT_ADD(parent_writes, child_lives) {
+	.child_lives = true,
+};
+
+FIXTURE_VARIANT_ADD(parent_writes, child_reaped) {
+	.child_lives = false,
+};
+
+FIXTURE_VARIANT_ADD(parent_writes, threads_child_lives) {
+	.nthreads = NTHREADS,
+	.child_lives = true,
+};
+
+FIXTURE_VARIANT_ADD(parent_writes, threads_child_reaped) {
+	.nthreads = NTHREADS,
+	.child_lives = false,
+};
+
+FIXTURE_SETUP(parent_writes)
 {
-	const size_t n = 64, per = 9, k = NTHREADS * per;
+	COW_ENV_SETUP(&self->e);
+}
+
+FIXTURE_TEARDOWN(parent_writes)
+{
+	cow_env_teardown(&self->e);
+}
+
+/* Starts the job's writers, waiting in writer_thread() for c->go. */
+static int threads_start(struct tctl *c, const struct job *j, int nthreads)
+{
+	size_t per = j->k / nthreads;
+	int i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < nthreads; i++) {
+		c->t[i] = (struct tslot){ .ctl = c, .r = j->r,
+					  .first = j->first + i * per, .k = per };
+		if (pthread_create(&c->t[i].th, NULL, writer_thread, &c->t[i]))
+			return -1;
+	}
+	for (i = 0; i < nthreads; i++)
+		while (!__atomic_load_n(&c->t[i].tid, __ATOMIC_SEQ_CST))
+			sched_yield();
+	return 0;
+}
+
+/* Lets them write; returns when all have. */
+static void threads_write(struct tctl *c, int nthreads)
+{
+	c->go = 1;
+	while (__atomic_load_n(&c->done, __ATOMIC_SEQ_CST) != nthreads)
+		sched_yield();
+}
+
+TEST_F_TIMEOUT(parent_writes, shared_pages, TMO)
+{
+	const size_t n = 64, k = 36, first = 2;
+	const int nthreads = variant->nthreads;
 	struct ws *ws = self->e.ws;
 	struct tctl *c = (struct tctl *)ws->ext;
 	struct measure m = { .ws = ws };
@@ -225,48 +195,61 @@ TEST_F_TIMEOUT(cowstat, threads_add_up, TMO)
 
 	BAIL_IF_SKIPPED();
 	_Static_assert(sizeof(struct tctl) <= sizeof(ws->ext), "ext");
-	j = (struct job){ .n = n, .first = 2, .k = k, .unit = PG, .off = 7,
-			  .ppfn = ws->ppfn, .go = self->e.ks.go[0], .rep = self->e.rep };
-	j.r = region_new(n, 6);
-	ASSERT_NE(NULL, j.r);
-	ASSERT_EQ(0, pagemap_region(j.r, n, ws->ppfn));
-	ASSERT_EQ(0, kid_prepare(&self->e.ks, 0));
-	pid = kid_start(&self->e.ks, 0, kid_hold, &j);
+	_Static_assert(36 % NTHREADS == 0, "k: whole pages per thread");
+	j = (struct job){ .n = n, .first = first, .k = k, .unit = PG, .off = 7,
+			  .ppfn = ws->ppfn, .rep = self->e.rep,
+			  .go = variant->child_lives ? self->e.ks.go[0] : -1 };
+	ASSERT_EQ(0, job_region(&j, 2, ws->ppfn));
+	pid = kid_run(&self->e.ks, variant->child_lives ? kid_hold : kid_exit,
+		      &j);
 	ASSERT_LT(0, pid);
-
-	/* Threads are created after the fork: they only exist here. */
-	memset(c, 0, sizeof(*c));
-	for (i = 0; i < NTHREADS; i++) {
-		c->t[i] = (struct tslot){ .ctl = c, .r = j.r,
-					  .first = j.first + i * per, .k = per };
-		ASSERT_EQ(0, pthread_create(&c->t[i].th, NULL, writer_thread,
-					    &c->t[i]));
+	if (!variant->child_lives) {
+		ASSERT_EQ(0, kid_wait(&self->e.ks, 0));
+		/* shared no more: pagemap says mapcount 1 */
+		ASSERT_EQ(0, pagemap_region(j.r, n, ws->pm));
+		region_diff(&j, ws->pm, n, val);
+		ASSERT_EQ((long)n, val[R_EXCL]);
+		ASSERT_EQ(0, val[R_MOVED]);
 	}
-	for (i = 0; i < NTHREADS; i++)
-		while (!__atomic_load_n(&c->t[i].tid, __ATOMIC_SEQ_CST))
-			sched_yield();
+	/* Threads are created after the fork: they only exist here. */
+	if (nthreads)
+		ASSERT_EQ(0, threads_start(c, &j, nthreads));
 
 	MEASURE(&m) {
-		c->go = 1;
-		while (__atomic_load_n(&c->done, __ATOMIC_SEQ_CST) != NTHREADS)
-			sched_yield();
+		if (nthreads)
+			threads_write(c, nthreads);
+		else
+			write_units(j.r, first, k, PG, 7, 0x77);
 	}
 
 	c->quit = 1;
-	for (i = 0; i < NTHREADS; i++)
+	for (i = 0; i < nthreads; i++)
 		pthread_join(c->t[i].th, NULL);
+	/* While a living child still maps the rest: only the k are ours. */
 	ASSERT_EQ(0, pagemap_region(j.r, n, ws->pm));
 	region_diff(&j, ws->pm, n, val);
-	kid_release(&self->e.ks);
-	status = kid_wait(&self->e.ks, 0);
-	ASSERT_EQ(0, status);
+	if (variant->child_lives) {
+		kid_release(&self->e.ks);
+		status = kid_wait(&self->e.ks, 0);
+		ASSERT_EQ(0, status);
+	}
 	ASSERT_MEASURED(&m);
-	EXPECT_DELTAS(m.a, m.b, [CS_COW_COPIES] = IS(k), [CS_COW_FAULTS] = IS(k),
-		      [CS_COPIED_BYTES] = IS(k * PG));
-	EXPECT_EQ((long)k, val[R_EXCL_MOVED_WRITTEN]);
-	EXPECT_EQ((long)k, val[R_EXCL]);
+	if (variant->child_lives) {
+		EXPECT_DELTAS(m.a, m.b, [CS_COW_COPIES] = IS(k),
+			      [CS_COW_FAULTS] = IS(k),
+			      [CS_COPIED_BYTES] = IS(k * PG));
+		EXPECT_EQ((long)k, val[R_EXCL]);
+		EXPECT_EQ((long)k, val[R_MOVED]);
+		EXPECT_EQ((long)k, val[R_EXCL_MOVED_WRITTEN]);
+	} else {
+		EXPECT_DELTAS(m.a, m.b, [CS_COW_REUSES] = IS(k),
+			      [CS_COW_FAULTS] = IS(k));
+		/* reused in place: no frame changed */
+		EXPECT_EQ((long)n, val[R_EXCL]);
+		EXPECT_EQ(0, val[R_MOVED]);
+	}
 	/* no thread got a row of its own */
-	for (i = 0; i < NTHREADS; i++) {
+	for (i = 0; i < nthreads; i++) {
 		ASSERT_NE(me, c->t[i].tid);
 		ASSERT_EQ(0, cs_read_row(ws, "processes", c->t[i].tid, &t));
 		EXPECT_FALSE(t.found) TH_LOG("thread %ld has a row", c->t[i].tid);
@@ -281,16 +264,30 @@ TEST_F_TIMEOUT(cowstat, threads_add_up, TMO)
  * Scenario 7: vfork and clone(CLONE_VM) create no address space: nothing is
  * shared copy-on-write, nothing counted as a fork, no copies.
  */
-static void check_vm_child(struct __test_metadata *_metadata,
-			   struct ws *ws, pid_t pid, pid_t me)
-{
-	struct cs_row c;
+FIXTURE(vm_child) {
+	struct cow_env e;
+};
 
-	ASSERT_EQ(0, cs_read_row(ws, "exited", pid, &c));
-	ASSERT_TRUE(c.found) TH_LOG("no exited row for %d", pid);
-	EXPECT_EQ(me, c.ppid);
-	/* every counter 0 */
-	EXPECT_ROW(c);
+FIXTURE_VARIANT(vm_child) {
+	bool vfork;		/* else clone(CLONE_VM) */
+};
+
+FIXTURE_VARIANT_ADD(vm_child, vfork) {
+	.vfork = true,
+};
+
+FIXTURE_VARIANT_ADD(vm_child, clone_vm) {
+	.vfork = false,
+};
+
+FIXTURE_SETUP(vm_child)
+{
+	COW_ENV_SETUP(&self->e);
+}
+
+FIXTURE_TEARDOWN(vm_child)
+{
+	cow_env_teardown(&self->e);
 }
 
 /* Out of line: nothing of the caller's frame is live across vfork(). */
@@ -305,52 +302,49 @@ static noinline pid_t vfork_and_wait(int *status)
 	return pid;
 }
 
-TEST_F_TIMEOUT(cowstat, vfork_child, TMO)
-{
-	struct ws *ws = self->e.ws;
-	struct measure m = { .ws = ws };
-	int status = -1;
-	pid_t pid = -1, me = getpid();
-
-	BAIL_IF_SKIPPED();
-	MEASURE(&m)
-		pid = vfork_and_wait(&status);
-
-	ASSERT_LT(0, pid);
-	ASSERT_EQ(0, status);
-	ASSERT_MEASURED(&m);
-	/* no fork, no copy: nothing at all */
-	EXPECT_DELTAS(m.a, m.b);
-	check_vm_child(_metadata, ws, pid, me);
-}
-
 static int clone_vm_fn(void *arg)
 {
 	(void)arg;
 	return 0;
 }
 
-TEST_F_TIMEOUT(cowstat, clone_vm_child, TMO)
+/* The child runs in our address space, on ws->cstack. */
+static pid_t clone_vm_and_wait(struct ws *ws, int *status)
+{
+	pid_t pid = clone(clone_vm_fn, ws->cstack + WS_CSTACK,
+			  CLONE_VM | SIGCHLD, NULL);
+
+	if (pid > 0)
+		waitpid(pid, status, 0);
+	return pid;
+}
+
+TEST_F_TIMEOUT(vm_child, counts_nothing, TMO)
 {
 	struct ws *ws = self->e.ws;
 	struct measure m = { .ws = ws };
+	struct cs_row c;
 	int status = -1;
 	pid_t pid = -1, me = getpid();
 
 	BAIL_IF_SKIPPED();
 	MEASURE(&m) {
-		/* the child runs in our address space, on ws->cstack */
-		pid = clone(clone_vm_fn, ws->cstack + WS_CSTACK,
-			    CLONE_VM | SIGCHLD, NULL);
-		if (pid > 0)
-			waitpid(pid, &status, 0);
+		if (variant->vfork)
+			pid = vfork_and_wait(&status);
+		else
+			pid = clone_vm_and_wait(ws, &status);
 	}
 
 	ASSERT_LT(0, pid);
 	ASSERT_EQ(0, status);
 	ASSERT_MEASURED(&m);
+	/* no fork, no copy: nothing at all */
 	EXPECT_DELTAS(m.a, m.b);
-	check_vm_child(_metadata, ws, pid, me);
+	ASSERT_EQ(0, cs_read_row(ws, "exited", pid, &c));
+	ASSERT_TRUE(c.found) TH_LOG("no exited row for %d", pid);
+	EXPECT_EQ(me, c.ppid);
+	/* every counter 0 */
+	EXPECT_ROW(c);
 }
 
 /*
@@ -375,35 +369,20 @@ TEST_F_TIMEOUT(cowstat, fork_exec, TMO)
 	static char *const argv[] = { "true", NULL };
 	struct ws *ws = self->e.ws;
 	struct measure m = { .ws = ws };
-	struct cs_row c;
+	pid_t pid, me = getpid();
 	struct job j;
-	long anon = 0;
+	struct cs_row c;
 	int status;
-	pid_t pid = -1, me = getpid();
+	long anon;
 
 	BAIL_IF_SKIPPED();
 	ASSERT_EQ(0, access("/bin/true", X_OK));
 	j = (struct job){ .n = n, .first = 3, .k = k, .path = "/bin/true",
 			  .argv = argv, .go = -1, .rep = self->e.rep };
-	j.r = region_new(n, 8);
-	ASSERT_NE(NULL, j.r);
-	ASSERT_EQ(0, kid_prepare(&self->e.ks, 0));
-
-	MEASURE(&m) {
-		anon = anon_pages(ws, 0, ~0UL);
-		pid = kid_start(&self->e.ks, 0, kid_write_exec, &j);
-	}
-
-	ASSERT_LT(0, pid);
-	status = kid_wait(&self->e.ks, 0);
-	ASSERT_EQ(0, status);
-	ASSERT_MEASURED(&m);
-	ASSERT_LT(0, anon);
-	EXPECT_DELTAS(m.a, m.b, [CS_FORKS] = IS(1), [CS_FORK_SHARED] = IS(anon),
-		      [CS_COW_FAULTS] = ANY(AFTER_FORK),
-		      [CS_COW_COPIES] = ANY(AFTER_FORK),
-		      [CS_COW_REUSES] = ANY(AFTER_FORK),
-		      [CS_COPIED_BYTES] = ANY(AFTER_FORK));
+	ASSERT_EQ(0, job_region(&j, 8, NULL));
+	status = measure_fork(&self->e, &m, kid_write_exec, &j, &pid, &anon);
+	ASSERT_FORK_MEASURED(&self->e, &m, pid, status, anon);
+	EXPECT_DELTAS(m.a, m.b, FORKED(anon));
 
 	ASSERT_EQ(0, cs_read_row(ws, "exited", pid, &c));
 	ASSERT_TRUE(c.found) TH_LOG("no exited row for %d", pid);
@@ -473,8 +452,7 @@ TEST_F_TIMEOUT(cowstat, grandchild_exited_rows, TMO)
 	BAIL_IF_SKIPPED();
 	j = (struct job){ .n = n, .first = 1, .k = k1, .first2 = 20, .k2 = k2,
 			  .go = -1, .rep = rep };
-	j.r = region_new(n, 9);
-	ASSERT_NE(NULL, j.r);
+	ASSERT_EQ(0, job_region(&j, 9, NULL));
 	ASSERT_EQ(0, kid_prepare(&self->e.ks, 0));
 	self->e.gstack = kid_stack_new();
 	ASSERT_NE(NULL, self->e.gstack);
@@ -611,12 +589,7 @@ TEST_F_TIMEOUT(cowstat, dontfork_wipeonfork, TMO)
 	ASSERT_LT(0, anon);
 	TH_LOG("anon pages %ld, of them %ld MADV_DONTFORK, %ld MADV_WIPEONFORK",
 	       anon, anon_d, anon_w);
-	EXPECT_DELTAS(m.a, m.b, [CS_FORKS] = IS(1),
-		      [CS_FORK_SHARED] = IS(anon - nd - nw),
-		      [CS_COW_FAULTS] = ANY(AFTER_FORK),
-		      [CS_COW_COPIES] = ANY(AFTER_FORK),
-		      [CS_COW_REUSES] = ANY(AFTER_FORK),
-		      [CS_COPIED_BYTES] = ANY(AFTER_FORK));
+	EXPECT_DELTAS(m.a, m.b, FORKED(anon - nd - nw));
 	EXPECT_ROW(rep->before, [CS_FORK_INHERITED] = IS(anon - nd - nw));
 	/* the wiped region's pages are new, not copies: nothing */
 	EXPECT_DELTAS(rep->after, rep->before);
@@ -645,8 +618,7 @@ TEST_F_TIMEOUT(cowstat, comm_escaped, TMO)
 	pid_t pid;
 
 	BAIL_IF_SKIPPED();
-	ASSERT_EQ(0, kid_prepare(&self->e.ks, 0));
-	pid = kid_start(&self->e.ks, 0, kid_rename, &j);
+	pid = kid_run(&self->e.ks, kid_rename, &j);
 	ASSERT_LT(0, pid);
 	ASSERT_EQ(0, kid_wait(&self->e.ks, 0));
 	ASSERT_EQ(0, cs_read_row(self->e.ws, "exited", pid, &c));
@@ -720,8 +692,7 @@ TEST_F_TIMEOUT(cowstat, autoreaped_threaded_exits, TMO)
 	int tries;
 
 	BAIL_IF_SKIPPED();
-	ASSERT_EQ(0, kid_prepare(&self->e.ks, 0));
-	pid = kid_start(&self->e.ks, 0, kid_reap_storm, &j);
+	pid = kid_run(&self->e.ks, kid_reap_storm, &j);
 	ASSERT_LT(0, pid);
 	ASSERT_KID_OK(&self->e, kid_wait(&self->e.ks, 0));
 

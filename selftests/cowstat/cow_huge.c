@@ -281,16 +281,8 @@ TEST_F_TIMEOUT(cowstat, cow, TMO)
 	j = (struct job){ .r = self->hp.r, .n = sub, .first = 0, .k = NHUGE,
 			  .unit = hsz, .off = variant->off, .ppfn = ws->ppfn,
 			  .go = -1, .rep = rep };
-	ASSERT_EQ(0, kid_prepare(&self->e.ks, 0));
-	MEASURE(&m) {
-		anon = anon_pages(ws, 0, ~0UL);
-		pid = kid_start(&self->e.ks, 0, kid_write_measure, &j);
-	}
-
-	ASSERT_LT(0, pid);
-	status = kid_wait(&self->e.ks, 0);
-	ASSERT_KID_OK(&self->e, status);
-	ASSERT_MEASURED(&m);
+	status = measure_fork(&self->e, &m, kid_write_measure, &j, &pid, &anon);
+	ASSERT_FORK_MEASURED(&self->e, &m, pid, status, anon);
 	/* THPs are anonymous pages, hugetlb pages are not */
 	ASSERT_LT(variant->hugetlb ? 0 : (long)sub, anon);
 	TH_LOG("%d %s pages of %zu KiB, anon pages at fork %ld; child: cow_thp +%llu cow_hugetlb +%llu cow_copies +%llu",
@@ -298,11 +290,7 @@ TEST_F_TIMEOUT(cowstat, cow, TMO)
 	       D(rep->after, rep->before, CS_COW_THP),
 	       D(rep->after, rep->before, CS_COW_HUGETLB),
 	       D(rep->after, rep->before, CS_COW_COPIES));
-	EXPECT_DELTAS(m.a, m.b, [CS_FORKS] = IS(1), [CS_FORK_SHARED] = IS(anon),
-		      [CS_COW_FAULTS] = ANY(AFTER_FORK),
-		      [CS_COW_COPIES] = ANY(AFTER_FORK),
-		      [CS_COW_REUSES] = ANY(AFTER_FORK),
-		      [CS_COPIED_BYTES] = ANY(AFTER_FORK));
+	EXPECT_DELTAS(m.a, m.b, FORKED(anon));
 	EXPECT_ROW(rep->before, [CS_FORK_INHERITED] = IS(anon));
 	if (variant->hugetlb) {
 		EXPECT_DELTAS(rep->after, rep->before,

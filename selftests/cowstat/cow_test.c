@@ -173,6 +173,27 @@ pid_t kid_start(struct kidset *ks, int slot, int (*fn)(void *), void *arg)
 	return pid;
 }
 
+pid_t kid_run(struct kidset *ks, int (*fn)(void *), void *arg)
+{
+	if (kid_prepare(ks, 0))
+		return -1;
+	return kid_start(ks, 0, fn, arg);
+}
+
+int measure_fork(struct cow_env *e, struct measure *m, int (*fn)(void *),
+		 struct job *j, pid_t *pid, long *anon)
+{
+	*pid = -1;
+	*anon = 0;
+	if (kid_prepare(&e->ks, 0))
+		return -1;
+	MEASURE(m) {
+		*anon = anon_pages(m->ws, 0, ~0UL);
+		*pid = kid_start(&e->ks, 0, fn, j);
+	}
+	return *pid > 0 ? kid_wait(&e->ks, 0) : -1;
+}
+
 int kid_wait(struct kidset *ks, int slot)
 {
 	int status = -1;
@@ -216,6 +237,27 @@ char *region_new(size_t npages, int seed)
 	for (i = 0; i < npages; i++)
 		memset(r + i * PG, (seed + i) & 0xff, PG);
 	return r;
+}
+
+int job_region(struct job *j, int seed, u64 *pfns)
+{
+	size_t i;
+	int ret;
+
+	j->r = region_new(j->n, seed);
+	if (!j->r)
+		return -errno;
+	if (!pfns)
+		return 0;
+	ret = pagemap_region(j->r, j->n, pfns);
+	if (ret)
+		return ret;
+	/* present and, as we touched them first, mapped only here */
+	for (i = 0; i < j->n; i++)
+		if (!(pfns[i] & PM_PRESENT) || !(pfns[i] & PM_EXCLUSIVE) ||
+		    !(pfns[i] & PM_PFN_MASK))
+			return -EPROTO;
+	return 0;
 }
 
 void write_units(char *r, size_t first, size_t k, size_t unit, size_t off,

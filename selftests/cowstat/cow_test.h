@@ -205,6 +205,33 @@ void measure_end(struct measure *m);
 } while (0)
 
 /*
+ * The window of a fork from this process: child slot 0 starts on fn(j)
+ * right after *anon is set to this process's anonymous pages, in the
+ * window; after it, the child is reaped.  *pid is its PID (-1 if it did
+ * not start); returns its wait status.
+ */
+int measure_fork(struct cow_env *e, struct measure *m, int (*fn)(void *),
+		 struct job *j, pid_t *pid, long *anon);
+
+#define ASSERT_FORK_MEASURED(e, m, pid, status, anon) do {		\
+	ASSERT_LT(0, pid) TH_LOG("fork: %s", strerror(errno));		\
+	ASSERT_KID_OK(e, status);					\
+	ASSERT_MEASURED(m);						\
+	ASSERT_LT(0, anon) TH_LOG("anon scan: %s", strerror(-(anon)));	\
+} while (0)
+
+/*
+ * The parent's expectation of that window: one fork that shared the
+ * anonymous pages counted, and only AFTER_FORK's faults besides.
+ */
+#define FORKED(shared)							\
+	[CS_FORKS] = IS(1), [CS_FORK_SHARED] = IS(shared),		\
+	[CS_COW_FAULTS] = ANY(AFTER_FORK),				\
+	[CS_COW_COPIES] = ANY(AFTER_FORK),				\
+	[CS_COW_REUSES] = ANY(AFTER_FORK),				\
+	[CS_COPIED_BYTES] = ANY(AFTER_FORK)
+
+/*
  * The fixture of a scenario file without variants: each test gets a fresh
  * cow_env.  Once per file, after kselftest_harness.h, with no semicolon.
  */
@@ -214,6 +241,8 @@ void measure_end(struct measure *m);
 int kid_prepare(struct kidset *ks, int slot);
 /* fresh_fork() fn(arg) as child slot; its PID or -1 (errno). */
 pid_t kid_start(struct kidset *ks, int slot, int (*fn)(void *), void *arg);
+/* kid_prepare() and kid_start() of slot 0: its PID, or -1 (errno). */
+pid_t kid_run(struct kidset *ks, int (*fn)(void *), void *arg);
 /* Reap child slot, free its stack; its wait status or -1. */
 int kid_wait(struct kidset *ks, int slot);
 /* One byte down the go pipe: releases one child waiting on it. */
@@ -222,6 +251,12 @@ void wait_byte(int fd);
 
 /* An anonymous 4 KiB-page region, every page written (pattern seed + i). */
 char *region_new(size_t npages, int seed);
+/*
+ * j->r = region_new(j->n, seed), and if pfns is not NULL its pagemap there,
+ * which must show every page present, exclusive and with its PFN (root):
+ * 0, or -errno.
+ */
+int job_region(struct job *j, int seed, u64 *pfns);
 /* Write byte base ^ i at (first + i) * unit + off, for i < k. */
 void write_units(char *r, size_t first, size_t k, size_t unit, size_t off,
 		 unsigned char base);
