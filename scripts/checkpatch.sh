@@ -19,11 +19,9 @@ fi
 
 files=(module/*.c module/*.h)
 names=("${files[@]/#/checkpatch }")
-ntests=${#names[@]}
-# the shell selftests' KTAP emitter: ok, not_ok, totals
+# the shell selftests' KTAP emitter: ktap_plan, ok, not_ok, totals
 . selftests/cowstat/functions.sh
-echo "TAP version 13"
-echo "1..$ntests"
+ktap_plan
 for f in "${files[@]}"; do
 	opts=(--no-tree --quiet --show-types --terse)
 	# The compat header is where version checks belong (see its comment).

@@ -51,11 +51,9 @@ below=5.9.0-1-amd64
 names=(dkms_install build_exclusive_above build_exclusive_below
        autoinstall_skips_outside_range modprobe_loads_dkms_build
        fork_scenario modprobe_remove dkms_uninstall nothing_left_behind)
-ntests=${#names[@]}
 . "$top/selftests/cowstat/functions.sh"
 
-echo "TAP version 13"
-echo "1..$ntests"
+ktap_plan
 log "kernel $rel, cowstat $version"
 
 [ "$(id -u)" = 0 ] || skip_rest "not root"

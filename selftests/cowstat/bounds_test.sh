@@ -26,12 +26,9 @@ K=4
 
 names=(load_with_max_tracked_64 table_within_bounds dropped_counts_untracked
        tracked_children_exact)
-ntests=${#names[@]}
+ktap_plan
 
-echo "TAP version 13"
-echo "1..$ntests"
-
-[ -x "$workload" ] || skip_rest "no workload binary $workload"
+need_exec "$workload"
 
 restore() { cs_load "$ko"; }
 

@@ -28,14 +28,11 @@ K=40
 
 names=(bpftrace_attached workload_ran child_do_wp_page_eq_cow_faults_plus_shared
        parent_do_wp_page_eq_cow_faults)
-ntests=${#names[@]}
+ktap_plan
 
-echo "TAP version 13"
-echo "1..$ntests"
-
-[ -d "$dbg" ] || skip_rest "$dbg missing: cowstat.ko not loaded"
+need_module
 command -v bpftrace >/dev/null || skip_rest "bpftrace not installed"
-[ -x "$workload" ] || skip_rest "no workload binary $workload (make -C selftests/cowstat)"
+need_exec "$workload"
 
 out=$(mktemp -d /tmp/cowstat-bt.XXXXXX)
 trap 'kill -INT $btpid 2>/dev/null; rm -rf "$out"' EXIT

@@ -5,10 +5,11 @@
 #
 #   . "$here/functions.sh"
 #
-# KTAP: the script sets names=(...), its tests in order, and ntests (from
-# names[] where it has one), prints "TAP version 13" and "1..$ntests";
-# then ok, not_ok, skip, result and log per test, and totals (or skip_rest)
-# at the end.
+# KTAP: the script sets names=(...), its tests in order, and calls
+# ktap_plan (a script without names[] sets ntests and prints the header
+# itself); then ok, not_ok, skip, result and log per test, and totals (or
+# skip_rest) at the end.  need_module and need_exec PATH skip the rest when
+# what the tests need is not there.
 #
 # The module: cs_loaded, cs_load KO [PARAM=VALUE...], cs_unload.
 # Its files: cs_read_summary ARRAY, cs_table_column FILE COLUMN ARRAY,
@@ -34,6 +35,13 @@ skip() { planned "$1"; n=$((n + 1)); skip=$((skip + 1)); echo "ok $n $1 # SKIP $
 result() { if [ "$1" -eq 0 ]; then ok "$2"; else not_ok "$2"; fi; }
 log() { echo "# $*"; }
 
+# The header, planning every test of names[].
+ktap_plan() {
+	ntests=${#names[@]}
+	echo "TAP version 13"
+	echo "1..$ntests"
+}
+
 # The closing line; exits non-zero if anything failed or the plan of
 # ntests was not run.
 totals() {
@@ -51,6 +59,9 @@ skip_rest() {
 	while [ "$n" -lt "$ntests" ]; do skip "${names[$n]:-not_run}" "$1"; done
 	totals
 }
+
+need_module() { [ -d "$dbg" ] || skip_rest "$dbg missing: cowstat.ko not loaded"; }
+need_exec() { [ -x "$1" ] || skip_rest "no program $1 (make -C selftests/cowstat)"; }
 
 cs_loaded() { grep -q '^cowstat ' /proc/modules; }
 

@@ -47,14 +47,12 @@ names=(setup insmod_refuses_max_tracked=0 insmod_refuses_max_tracked=-1
        bounds reload_10x_under_stress reset_forgets_dead_processes
        control_from_shell rmmod insmod_with_parameters final_rmmod
        kmemleak_after_unload)
-ntests=${#names[@]}
 # kselftest's settings file: the timeout of each nested test, in seconds
 test_timeout=$(sed -n 's/^timeout=\([0-9][0-9]*\)$/\1/p' "$here/settings")
 test_timeout=${test_timeout:-900}
 . "$here/functions.sh"
 
-echo "TAP version 13"
-echo "1..$ntests"
+ktap_plan
 log "kernel $(uname -r), module $ko"
 log "kernel build $(uname -v)"
 

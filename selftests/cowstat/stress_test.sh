@@ -21,13 +21,10 @@ seconds=${STRESS_SECONDS:-60}
 
 names=(stress_ran kernel_log_clean no_rows_of_dead_processes
        rows_add_up_to_totals)
-ntests=${#names[@]}
+ktap_plan
 
-echo "TAP version 13"
-echo "1..$ntests"
-
-[ -d "$dbg" ] || skip_rest "$dbg missing: cowstat.ko not loaded"
-[ -x "$workload" ] || skip_rest "no workload binary $workload"
+need_module
+need_exec "$workload"
 
 kmsg_mark
 
