@@ -32,11 +32,12 @@ import tempfile
 import time
 import traceback
 
+from cowstat_files import DBG, summary, table
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 TOOL = os.environ.get('COWSTAT_TOOL') or os.path.join(TOP, 'tools/cowstat/cowstat')
 FW = os.path.join(TOP, 'tools/demo/fork_write')
-DBG = '/sys/kernel/debug/cowstat'
 ID = ('pid', 'ppid', 'comm')
 DEVNULL = subprocess.DEVNULL
 
@@ -169,28 +170,6 @@ def fake_debugfs(d, summary, processes, exited):
 
 # --- the module's files, parsed independently of the tool ---------------
 
-def unescape(s):
-    b = re.sub(rb'\\([0-3][0-7][0-7])', lambda m: bytes([int(m.group(1), 8)]),
-               s.encode('latin-1'))
-    return b.replace(b'\0', b'').decode('utf-8', 'replace')
-
-
-def table(name, d=DBG):
-    with open(os.path.join(d, name), 'rb') as f:
-        lines = f.read().decode('latin-1').split('\n')
-    head = lines[0].split()
-    rows = []
-    for line in lines[1:]:
-        if not line:
-            continue
-        f = line.split(' ')
-        if len(f) != len(head):
-            f = line.split()
-        r = {k: (unescape(v) if k == 'comm' else int(v)) for k, v in zip(head, f)}
-        rows.append(r)
-    return head, rows
-
-
 _counters = None
 
 
@@ -213,10 +192,7 @@ def exited(pid):
 
 
 def module_version():
-    """sed -n 's/^version: //p' summary"""
-    with open(os.path.join(DBG, 'summary')) as f:
-        return '\n'.join(l[len('version: '):].rstrip('\n') for l in f
-                         if l.startswith('version: '))
+    return summary()['version']
 
 
 def same(tool_row, row, state, what):
@@ -413,25 +389,17 @@ def check_pid_detail_matches_rows(json_path, txt_path, none_path, pids):
     assert txt.startswith('pid %d (sleep), ppid %d, live' % (row['pid'], row['ppid'])), txt
 
 
-def check_children_of_live_process(json_path, sh, s1, s2):
+def check_children(json_path, sh, s1, s2, state):
+    """cowstat -p SH -c: SH and its two children, all rows in state."""
+    row_of = live if state == 'live' else exited
     j = load(json_path)['processes'][0]
-    same(j, live(sh), 'live', 'root')
+    same(j, row_of(sh), state, 'root')
     d = j['descendants']
     assert sorted(r['pid'] for r in d) == sorted([s1, s2]), d
     for r in d:
         assert r['depth'] == 1 and r['ppid'] == sh, r
-        same(r, live(r['pid']), 'live', 'descendant')
+        same(r, row_of(r['pid']), state, 'descendant')
     summed([j] + d, j['totals'], 'children totals')
-
-
-def check_children_of_exited_process(json_path, sh, s1, s2):
-    j = load(json_path)['processes'][0]
-    same(j, exited(sh), 'exited', 'root')
-    d = j['descendants']
-    assert sorted(r['pid'] for r in d) == sorted([s1, s2]), d
-    for r in d:
-        same(r, exited(r['pid']), 'exited', 'descendant')
-    summed([j] + d, j['totals'], 'totals')
 
 
 def check_run_fork_write_json_exact(json_path, parent, child):
@@ -756,7 +724,7 @@ def children_json_and_text(json_name):
 def children_of_live_process():
     if not children_json_and_text('c.json'):
         return False
-    return check(check_children_of_live_process, path('c.json'), SH.pid, S1, S2)
+    return check(check_children, path('c.json'), SH.pid, S1, S2, 'live')
 
 
 def children_of_exited_process():
@@ -770,7 +738,7 @@ def children_of_exited_process():
     SLEEPERS = []
     if not children_json_and_text('ce.json'):
         return False
-    return check(check_children_of_exited_process, path('ce.json'), SH.pid, S1, S2)
+    return check(check_children, path('ce.json'), SH.pid, S1, S2, 'exited')
 
 
 def run_fork_write_json_exact():

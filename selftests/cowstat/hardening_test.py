@@ -19,7 +19,8 @@ import subprocess
 import sys
 import threading
 
-DBG = "/sys/kernel/debug/cowstat"
+from cowstat_files import DBG, summary
+
 CONTROL = DBG + "/control"
 READ_FILES = ("summary", "processes", "exited")
 PAGES = 1024
@@ -33,11 +34,6 @@ def report(name, good, *notes):
     good = bool(good)
     results.append(good)
     print("%sok %d %s" % ("" if good else "not ", len(results), name))
-
-
-def summary():
-    with open(DBG + "/summary") as f:
-        return dict(line.rstrip("\n").split(": ", 1) for line in f)
 
 
 def copies():
