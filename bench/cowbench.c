@@ -84,15 +84,11 @@ static void wait_child(pid_t pid)
 		exit(1);
 }
 
-static int fork_write(size_t len)
+/* A child that writes the first len bytes of p, page by page, then exits. */
+static void fork_touch(char *p, size_t len)
 {
-	char *p = map_anon(len);
-	uint64_t t0;
-	pid_t pid;
+	pid_t pid = fork();
 
-	touch(p, len, 1);
-	t0 = now_ns();
-	pid = fork();
 	if (pid < 0)
 		die("fork");
 	if (!pid) {
@@ -100,6 +96,16 @@ static int fork_write(size_t len)
 		_exit(0);
 	}
 	wait_child(pid);
+}
+
+static int fork_write(size_t len)
+{
+	char *p = map_anon(len);
+	uint64_t t0;
+
+	touch(p, len, 1);
+	t0 = now_ns();
+	fork_touch(p, len);
 	printf("fork-write %llu\n", (unsigned long long)(now_ns() - t0));
 	return 0;
 }
@@ -123,17 +129,8 @@ static int storm(long count)
 
 	touch(p, len, 1);
 	t0 = now_ns();
-	for (long i = 0; i < count; i++) {
-		pid_t pid = fork();
-
-		if (pid < 0)
-			die("fork");
-		if (!pid) {
-			touch(p, 16 * page_size, 2);
-			_exit(0);
-		}
-		wait_child(pid);
-	}
+	for (long i = 0; i < count; i++)
+		fork_touch(p, 16 * page_size);
 	printf("storm %llu\n", (unsigned long long)(now_ns() - t0));
 	return 0;
 }

@@ -74,6 +74,10 @@ void json_int(struct json *j, long long v);
 void json_bool(struct json *j, bool v);
 void json_null(struct json *j);
 void json_fixed3(struct json *j, double v);
+void json_kv_str(struct json *j, const char *key, const char *s);
+void json_kv_u64(struct json *j, const char *key, unsigned long long v);
+void json_kv_int(struct json *j, const char *key, long long v);
+void json_kv_bool(struct json *j, const char *key, bool v);
 void json_end(struct json *j);
 void json_counters(struct json *j, const struct schema *sc,
 		   const unsigned long long *cnt);

@@ -125,6 +125,31 @@ void json_null(struct json *j)
 	fputs("null", j->f);
 }
 
+/* "key": value, as json_key() then the value's writer */
+void json_kv_str(struct json *j, const char *key, const char *s)
+{
+	json_key(j, key);
+	json_str(j, s);
+}
+
+void json_kv_u64(struct json *j, const char *key, unsigned long long v)
+{
+	json_key(j, key);
+	json_u64(j, v);
+}
+
+void json_kv_int(struct json *j, const char *key, long long v)
+{
+	json_key(j, key);
+	json_int(j, v);
+}
+
+void json_kv_bool(struct json *j, const char *key, bool v)
+{
+	json_key(j, key);
+	json_bool(j, v);
+}
+
 /* A number with three decimals (seconds). */
 void json_fixed3(struct json *j, double v)
 {
@@ -147,8 +172,7 @@ void json_counters(struct json *j, const struct schema *sc,
 
 	json_obj(j);
 	for (i = 0; i < sc->n; i++) {
-		json_key(j, sc->c[i].name);
-		json_u64(j, cnt[i]);
+		json_kv_u64(j, sc->c[i].name, cnt[i]);
 	}
 	json_obj_end(j);
 }
@@ -159,21 +183,15 @@ void json_row_fields(struct json *j, const struct schema *sc,
 {
 	int i;
 
-	json_key(j, "pid");
-	json_int(j, r->pid);
-	json_key(j, "ppid");
-	json_int(j, r->ppid);
-	json_key(j, "comm");
-	json_str(j, r->comm);
-	json_key(j, "state");
-	json_str(j, r->live ? "live" : "exited");
+	json_kv_int(j, "pid", r->pid);
+	json_kv_int(j, "ppid", r->ppid);
+	json_kv_str(j, "comm", r->comm);
+	json_kv_str(j, "state", r->live ? "live" : "exited");
 	if (depth) {
-		json_key(j, "depth");
-		json_int(j, r->depth);
+		json_kv_int(j, "depth", r->depth);
 	}
 	for (i = 0; i < sc->n; i++) {
-		json_key(j, sc->c[i].name);
-		json_u64(j, r->cnt[i]);
+		json_kv_u64(j, sc->c[i].name, r->cnt[i]);
 	}
 }
 
@@ -221,8 +239,7 @@ void json_module(struct json *j, const struct schema *sc,
 			json_str(j, s->val[i]);
 	}
 	json_repeated(j, s, "copy_site", "copy_sites");
-	json_key(j, "probes_nmissed");
-	json_u64(j, s->missed);
+	json_kv_u64(j, "probes_nmissed", s->missed);
 	json_repeated(j, s, "reuse_site", "reuse_sites");
 	json_obj_end(j);
 }

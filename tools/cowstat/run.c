@@ -116,6 +116,7 @@ static void print_forks(FILE *out, const struct schema *sc,
 static void json_forks(struct json *j, const struct schema *sc,
 		       const struct rowvec *rv)
 {
+	unsigned long long kforks, pforks, pinherited;
 	const struct row *p, *k;
 	size_t i;
 
@@ -125,28 +126,23 @@ static void json_forks(struct json *j, const struct schema *sc,
 		p = k->parent;
 		if (!p)
 			continue;
+		kforks = cnt_of(sc, k, "forks");
+		pforks = cnt_of(sc, p, "forks");
+		pinherited = cnt_of(sc, p, "fork_inherited");
 		json_obj(j);
-		json_key(j, "parent");
-		json_int(j, p->pid);
-		json_key(j, "child");
-		json_int(j, k->pid);
-		json_key(j, "shared_at_fork");
-		json_u64(j, cnt_of(sc, k, "fork_inherited"));
-		json_key(j, "child_cow_copies");
-		json_u64(j, cnt_of(sc, k, "cow_copies"));
-		json_key(j, "parent_cow_copies");
-		json_u64(j, cnt_of(sc, p, "cow_copies"));
-		json_key(j, "child_forks");
-		json_u64(j, cnt_of(sc, k, "forks"));
-		json_key(j, "parent_forks");
-		json_u64(j, cnt_of(sc, p, "forks"));
-		json_key(j, "parent_fork_inherited");
-		json_u64(j, cnt_of(sc, p, "fork_inherited"));
-		json_key(j, "child_copies_exact");
-		json_bool(j, !cnt_of(sc, k, "forks"));
-		json_key(j, "parent_copies_exact");
-		json_bool(j, cnt_of(sc, p, "forks") == 1 &&
-			  !cnt_of(sc, p, "fork_inherited"));
+		json_kv_int(j, "parent", p->pid);
+		json_kv_int(j, "child", k->pid);
+		json_kv_u64(j, "shared_at_fork",
+			    cnt_of(sc, k, "fork_inherited"));
+		json_kv_u64(j, "child_cow_copies", cnt_of(sc, k, "cow_copies"));
+		json_kv_u64(j, "parent_cow_copies",
+			    cnt_of(sc, p, "cow_copies"));
+		json_kv_u64(j, "child_forks", kforks);
+		json_kv_u64(j, "parent_forks", pforks);
+		json_kv_u64(j, "parent_fork_inherited", pinherited);
+		json_kv_bool(j, "child_copies_exact", !kforks);
+		json_kv_bool(j, "parent_copies_exact",
+			     pforks == 1 && !pinherited);
 		json_obj_end(j);
 	}
 	json_arr_end(j);
@@ -318,10 +314,8 @@ static void json_report(FILE *out, const struct report *rep, char **argv)
 	for (k = 0; argv[k]; k++)
 		json_str(&j, argv[k]);
 	json_arr_end(&j);
-	json_key(&j, "pid");
-	json_int(&j, rep->pid);
-	json_key(&j, "exit_status");
-	json_int(&j, rep->code);
+	json_kv_int(&j, "pid", rep->pid);
+	json_kv_int(&j, "exit_status", rep->code);
 	json_key(&j, "exit_code");
 	if (WIFEXITED(rep->status))
 		json_int(&j, WEXITSTATUS(rep->status));

@@ -70,10 +70,8 @@ static void json_top(FILE *out, const struct opts *o, const struct snap *s,
 	snap_totals(s, tot);
 	json_init(&j, out);
 	json_obj(&j);
-	json_key(&j, "time");
-	json_int(&j, now);
-	json_key(&j, "sort");
-	json_str(&j, o->sort);
+	json_kv_int(&j, "time", now);
+	json_kv_str(&j, "sort", o->sort);
 	json_key(&j, "module");
 	json_module(&j, &s->schema, &s->sum);
 	json_key(&j, "totals");
