@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The demo, inside the VM (or on a real test VM, as root): load the module,
-# run the fork-and-write workload, show the module's numbers for it next to
-# what the workload did, then the same through the cowstat tool (its run
-# mode, then one refresh of its table), unload.
+# run the fork-and-write workload, show the module's rows for it next to
+# what the workload did, then the same through the cowstat tool (its -p,
+# run and table modes), unload.
 
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,16 +20,11 @@ parent=$(echo "$out" | sed -n 's/^fork_write: parent \([0-9]*\) touched.*/\1/p')
 child=$(echo "$out" | sed -n 's/.*forked child \([0-9]*\)$/\1/p')
 
 echo
-echo "$d/exited, rows of the two processes (pages unless named bytes):"
-awk -v p="$parent" -v c="$child" '
-	NR == 1 { for (i = 1; i <= NF; i++) name[i] = $i; n = NF; next }
-	$1 == p { for (i = 1; i <= NF; i++) pv[i] = $i }
-	$1 == c { for (i = 1; i <= NF; i++) cv[i] = $i }
-	END {
-		printf "  %-16s %14s %14s\n", "", "parent", "child"
-		for (i = 1; i <= n; i++)
-			printf "  %-16s %14s %14s\n", name[i], pv[i], cv[i]
-	}' "$d/exited"
+echo "$d/exited, the header and the rows of the two processes:"
+grep -E "^(pid|$parent|$child) " "$d/exited" | sed 's/^/  /'
+echo
+echo "cowstat -p $parent,$child (the same rows, read by the tool):"
+"$top/tools/cowstat/cowstat" -p "$parent,$child"
 echo
 echo "$d/summary:"
 sed 's/^/  /' "$d/summary"
