@@ -12,9 +12,11 @@
 #                             load the module, show numbers for a workload
 #   make check                build everything and run every test in a VM of
 #                             each kernel (KERNELS=..., default: all supported)
-#   make debug-check          the same on a KASAN/lockdep/kmemleak build of
-#                             6.1 (scripts/debug-kernel.sh; the first build
-#                             takes about half an hour, then it is cached)
+#   make debug-check          the same on the two debug kernels: a
+#                             KASAN/lockdep/kmemleak build of 6.1 and a
+#                             PREEMPT_RT/lockdep build of 6.12
+#                             (scripts/debug-kernel.sh; the first build of
+#                             each takes about half an hour, then it is cached)
 #   make bench                the benchmark (bench/run.sh): module vs. no
 #                             module vs. bpftrace in one VM boot, BENCHMARKS.md
 #   make selftests            build the selftests only
@@ -126,7 +128,7 @@ check:
 	@scripts/check.sh
 
 debug-check:
-	@KERNELS=debug scripts/check.sh
+	@KERNELS="debug debug-rt" scripts/check.sh
 
 bench:
 	@bench/run.sh $(ROUNDS)

@@ -13,7 +13,7 @@
 #
 # KERNELS: names of kernels.table (5.10 6.1-rt sid), kernel releases
 # (6.12.95+deb12-amd64: the row with that release, else a host kernel with
-# that release's headers installed, tested in full), or "debug"; separated by
+# that release's headers installed, tested in full), "debug" or "debug-rt"; separated by
 # spaces.  Default: every row of the table: the "full" ones tested, the
 # "build" ones only built (warnings fail).  Each release's module is built in
 # build/<release>/.
@@ -26,9 +26,10 @@
 # dkms_test.sh: they share /usr/src and /var/lib/dkms).  COWSTAT_LANES=1 is
 # one kernel after the other.
 #
-# "debug" is the KASAN/lockdep/kmemleak build of 6.1 that
-# scripts/debug-kernel.sh makes (and caches; half an hour to build the first
-# time): not in the default set, not a packaged kernel, so no DKMS test.
+# "debug" is the KASAN/lockdep/kmemleak build of 6.1 and "debug-rt" the
+# PREEMPT_RT/lockdep/kmemleak build of 6.12 that scripts/debug-kernel.sh
+# makes (and caches; half an hour each to build the first time): not in the
+# default set, not packaged kernels, so no DKMS test.
 
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -47,21 +48,23 @@ rm -rf "$work"
 mkdir -p "$work/prep" "$work/res"
 
 # The jobs, in the order given: "N KIND NAME MODE", KIND row (a table
-# name), rel (a release without a row) or debug; MODE full or build.
+# name), rel (a release without a row) or debug (NAME debug or debug-rt);
+# MODE full or build.
 jobs=()
 chroot_names=()
 n=0
-debug_rel=
+debug_flavours=()
 for k in $KERNELS; do
 	n=$((n + 1))
-	if [ "$k" = debug ]; then
-		jobs+=("$n debug debug full")
+	if [ "$k" = debug ] || [ "$k" = debug-rt ]; then
+		jobs+=("$n debug $k full")
+		debug_flavours+=("$k")
 		continue
 	fi
 	if ! kernel_row "$k"; then
 		case $k in
 		[0-9]*.*-*) ;;
-		*) die "unknown kernel '$k': not a name of $table_file ($(table_names | tr '\n' ' ')), a release or debug" ;;
+		*) die "unknown kernel '$k': not a name of $table_file ($(table_names | tr '\n' ' ')), a release, debug or debug-rt" ;;
 		esac
 		name=$(scripts/kernel-release.sh --name "$k" 2>/dev/null) || name=
 		if [ -z "$name" ]; then
@@ -119,10 +122,9 @@ wait_prep() {
 	[ "$(cat "$work/prep/$1.rc")" = 0 ]
 }
 
-if [ "$KERNELS" != "${KERNELS/debug/}" ]; then
-	scripts/debug-kernel.sh build || exit 1
-	debug_rel=$(scripts/debug-kernel.sh release) || exit 1
-fi
+for k in "${debug_flavours[@]}"; do
+	scripts/debug-kernel.sh "$k" build || exit 1
+done
 
 # Add up the "# Totals:" lines of one KTAP log.  A nested document (an
 # indented Totals line, a test program run as one test of the runner) counts
@@ -179,7 +181,7 @@ tally build/check-tool-host.log "${PIPESTATUS[0]}" "tool tests on the host"
 build_module() {
 	local kind=$1 name=$2 rel=$3 dir=build/$3
 	if [ "$kind" = debug ]; then
-		make --no-print-directory KDIR="$(scripts/debug-kernel.sh tree)" \
+		make --no-print-directory KDIR="$(scripts/debug-kernel.sh "$name" tree)" \
 			BUILDDIR="$dir" module selftest-modules
 	elif [ "$kind" = row ] && [ -n "$K_CHROOT" ]; then
 		scripts/chroot-kernel.sh build "$name" . "$dir" &&
@@ -199,7 +201,7 @@ run_job() {
 	res=$work/res/$idx
 	K_CHROOT=
 	case $kind in
-	debug) rel=$debug_rel ;;
+	debug) rel=$(scripts/debug-kernel.sh "$name" release) || return ;;
 	rel) rel=$name ;;
 	row)
 		kernel_row "$name"
@@ -242,7 +244,7 @@ run_job() {
 	# slower; its image has everything built in.
 	vm=(-k "$rel")
 	[ "$kind" != debug ] ||
-		vm=(-i "$(scripts/debug-kernel.sh image)" -m 3G -t 4800)
+		vm=(-i "$(scripts/debug-kernel.sh "$name" image)" -m 3G -t 4800)
 	scripts/vm-run.sh "${vm[@]}" -- "$PWD/selftests/cowstat/run_vm_tests.sh" \
 		"$PWD/$dir/cowstat.ko" "$PWD/$dir/missing-probe/cowstat.ko" >"$log" 2>&1
 	rc=$?

@@ -1,14 +1,22 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# A debug build of Debian's 6.1 kernel (KASAN, lockdep, DEBUG_ATOMIC_SLEEP,
-# kmemleak: scripts/debug-kernel.config) to run the selftests on, built from
-# the linux-source-6.1 package that scripts/setup.sh installs and cached
-# between runs.  The config is virtme-ng's minimal guest config plus
-# selftests/cowstat/config plus the debug options, everything built in, so
-# that virtme-ng boots the image directly; only cowstat.ko is a module.
+# The debug kernels to run the selftests on, built from the linux-source
+# packages that scripts/setup.sh installs and cached between runs:
 #
-# usage: scripts/debug-kernel.sh build | release | image | tree
+#   debug     Debian's 6.1 with KASAN, lockdep, DEBUG_ATOMIC_SLEEP and
+#             kmemleak (scripts/debug-kernel.config);
+#   debug-rt  Debian's 6.12 with PREEMPT_RT, lockdep with raw-lock nesting
+#             checks, DEBUG_ATOMIC_SLEEP and kmemleak
+#             (scripts/debug-rt-kernel.config): where a handler that sleeps
+#             or takes a sleeping lock shows.
+#
+# The config is virtme-ng's minimal guest config plus
+# selftests/cowstat/config plus the flavour's fragment, everything built
+# in, so that virtme-ng boots the image directly; only cowstat.ko is a
+# module.
+#
+# usage: scripts/debug-kernel.sh [debug | debug-rt] build | release | image | tree
 #
 #   build    (root) install the build dependencies, unpack the source and
 #            build the kernel unless the cache has this config built; about
@@ -17,21 +25,29 @@
 #   image    print the path of its bzImage
 #   tree     print its build tree (KDIR= for the module)
 #
-# make check KERNELS=debug (or make debug-check) builds it and runs the
-# whole suite on it; a kmemleak scan after the last unload is one of the
-# tests there.
+# The flavour defaults to debug.  make check KERNELS=debug (or debug-rt;
+# make debug-check runs both) builds it and runs the whole suite on it; a
+# kmemleak scan after the last unload is one of the tests there.
 #
 # Environment:
-#   COWSTAT_DEBUG_CACHE  cache directory (default /var/cache/cowstat/debug)
+#   COWSTAT_DEBUG_CACHE  cache directory (default /var/cache/cowstat/FLAVOUR)
 #   COWSTAT_DEBUG_JOBS   make -j for the kernel (default: nproc)
 
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
-cache=${COWSTAT_DEBUG_CACHE:-/var/cache/cowstat/debug}
-tarball=/usr/src/linux-source-6.1.tar.xz
-tree=$cache/linux-source-6.1
+flavour=debug
+case ${1:-} in
+debug | debug-rt) flavour=$1; shift ;;
+esac
+case $flavour in
+debug) series=6.1 fragment=$here/debug-kernel.config ;;
+debug-rt) series=6.12 fragment=$here/debug-rt-kernel.config ;;
+esac
+cache=${COWSTAT_DEBUG_CACHE:-/var/cache/cowstat/$flavour}
+tarball=/usr/src/linux-source-$series.tar.xz
+tree=$cache/linux-source-$series
 jobs=${COWSTAT_DEBUG_JOBS:-$(nproc)}
 
 log() { echo "debug-kernel: [${SECONDS}s] $*" >&2; }
@@ -73,30 +89,31 @@ build() {
 	# Configure again only when a fragment (or this script) changed.  virtme-ng applies its own
 	# fragment (with debug info) after --config ones: switch debug info off
 	# after it, it would triple the build for nothing the tests use.
-	frag=$(cat "$top/selftests/cowstat/config" "$here/debug-kernel.config" "$0" | sha256sum)
+	frag=$(cat "$top/selftests/cowstat/config" "$fragment" "$0" | sha256sum)
 	if [ "$(cat "$cache/config.stamp" 2>/dev/null)" != "$frag" ]; then
-		log "configuring (virtme-ng's guest config + selftests/cowstat/config + debug-kernel.config)"
+		log "configuring (virtme-ng's guest config + selftests/cowstat/config + ${fragment##*/})"
 		(cd "$tree" && vng --kconfig \
 			--config "$top/selftests/cowstat/config" \
-			--config "$here/debug-kernel.config" >&2 &&
+			--config "$fragment" >&2 &&
 		 scripts/config -e DEBUG_INFO_NONE \
 			-d DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT -d DEBUG_INFO &&
 		 make -s mod2yesconfig >&2)
 		check_config
 		echo "$frag" >"$cache/config.stamp"
 	fi
-	keep_out_of_line
+	[ "$flavour" != debug ] || keep_out_of_line
 	log "building $(cd "$tree" && make -s kernelrelease) (make -j$jobs)"
 	make -C "$tree" -s -j"$jobs" bzImage modules >&2
 	log "built $(image)"
 }
 
 # The module probes wp_page_reuse() and do_fault() (mm/memory.c), which are
-# functions of their own in Debian's kernels but which gcc inlines in this
-# much smaller configuration; on it the module refuses to load ("cannot
-# probe wp_page_reuse ... (error -2)").  This kernel is for checking the
-# module's memory safety and locking, so its mm/memory.c keeps the two out
-# of line, as Debian's builds have them.  Idempotent.
+# functions of their own in Debian's 6.1 but which gcc inlines in this much
+# smaller configuration.  The 6.1 debug kernel is for checking the module's
+# memory safety and locking on the probes Debian's 6.1 has, so its
+# mm/memory.c keeps the two out of line.  (The debug-rt kernel is left as
+# gcc builds it: there the module counts at its stand-ins, as on Debian's
+# 5.10 and 6.12-rt.)  Idempotent.
 keep_out_of_line() {
 	local f=$tree/mm/memory.c
 	if grep -q '^static inline void wp_page_reuse(struct vm_fault \*vmf)$' "$f"; then
@@ -113,22 +130,24 @@ keep_out_of_line() {
 }
 
 # Every option the fragments ask for must have survived olddefconfig
-# (a dependency missing drops an option silently).
+# (a dependency missing drops an option silently).  A later fragment's
+# value of an option replaces an earlier one's.
 check_config() {
-	local line opt val bad=0
+	local line opt bad=0
+	local -A want=()
 	while read -r line; do
 		case $line in
-		CONFIG_*=*) ;;
-		*) continue ;;
+		CONFIG_*=*) want[${line%%=*}]=${line#*=} ;;
 		esac
-		opt=${line%%=*} val=${line#*=}
-		[ "$val" = n ] && continue
-		if ! grep -qx "$opt=$val" "$tree/.config"; then
-			echo "debug-kernel: $opt=$val did not make it into the config" \
+	done < <(cat "$top/selftests/cowstat/config" "$fragment")
+	for opt in "${!want[@]}"; do
+		[ "${want[$opt]}" = n ] && continue
+		if ! grep -qx "$opt=${want[$opt]}" "$tree/.config"; then
+			echo "debug-kernel: $opt=${want[$opt]} did not make it into the config" \
 			     "($(grep "^$opt=\|# $opt is" "$tree/.config" || echo absent))" >&2
 			bad=1
 		fi
-	done < <(cat "$top/selftests/cowstat/config" "$here/debug-kernel.config")
+	done
 	[ $bad -eq 0 ] || die "config incomplete"
 }
 
@@ -137,5 +156,5 @@ build) build ;;
 release) release ;;
 image) image ;;
 tree) echo "$tree" ;;
-*) echo "usage: $0 build | release | image | tree" >&2; exit 2 ;;
+*) echo "usage: $0 [debug | debug-rt] build | release | image | tree" >&2; exit 2 ;;
 esac
