@@ -92,7 +92,6 @@ void cowstat_get_status(struct cowstat_status *st);
 int cowstat_probes_register(void);
 void cowstat_probes_unregister(void);
 void cowstat_probes_show(struct seq_file *m);
-u64 cowstat_probes_lost(void);
 
 /* text.c: kernel text at load time; never from a handler. */
 int cowstat_text_extent(const char *name, unsigned long *start, unsigned long *size);

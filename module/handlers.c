@@ -64,43 +64,41 @@ static struct vm_fault *vmf_arg(struct pt_regs *regs)
 }
 NOKPROBE_SYMBOL(vmf_arg);
 
-/* Does this hit of a call_sites callee return into one of its sites? */
-static bool call_site_hit(const struct call_sites *cs, struct pt_regs *regs)
+/* --- fork: copy_process() --------------------------------------------- */
+
+int fork_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	unsigned long ret = arch_entry_return_address(regs);
-	unsigned int i;
+	/* copy_process(pid, trace, node, struct kernel_clone_args *args) */
+	struct kernel_clone_args *args =
+		(struct kernel_clone_args *)regs_get_kernel_argument(regs, 3);
+	struct fork_data *data = (struct fork_data *)ri->data;
 
-	for (i = 0; i < cs->nr; i++)
-		if (ret == cs->ret[i])
-			return true;
-	return false;
+	data->clone_flags = args->flags;
+	return 0;
 }
-NOKPROBE_SYMBOL(call_site_hit);
-
-/* --- fork: the sched_process_fork tracepoint ------------------------- */
+NOKPROBE_SYMBOL(fork_entry);
 
 /*
- * kernel_clone() fires it after copy_process() and before
- * wake_up_new_task(): the child exists but has not run, so its mm's
- * anonymous rss is exactly what dup_mmap() mapped into it copy-on-write.
- * A thread (CLONE_THREAD) is no new process; a CLONE_VM child (vfork,
- * posix_spawn) gets a row but counts as no fork.  Tracepoint probes need
- * no instances, so no fork goes uncounted for want of one; on 7.x they
- * run preemptible (SRCU), which nothing here minds.
+ * The child exists but has not run, so its mm's anonymous rss is exactly
+ * what dup_mmap() mapped into it copy-on-write.
  */
-void fork_tp(void *unused, struct task_struct *parent, struct task_struct *child)
+int fork_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
+	struct task_struct *child = (struct task_struct *)regs_return_value(regs);
+	struct fork_data *data = (struct fork_data *)ri->data;
 	bool new_mm;
 
-	if (!thread_group_leader(child) || (child->flags & PF_KTHREAD))
-		return;
-	new_mm = child->mm && child->mm != parent->mm;
-	cowstat_account_fork(parent, child, new_mm,
+	if (IS_ERR_OR_NULL(child) || (data->clone_flags & CLONE_THREAD) ||
+	    (child->flags & PF_KTHREAD))
+		return 0;
+	new_mm = !(data->clone_flags & CLONE_VM) && child->mm;
+	cowstat_account_fork(current, child, new_mm,
 			     new_mm ? compat_mm_anon_pages(child->mm) : 0);
+	return 0;
 }
-NOKPROBE_SYMBOL(fork_tp);
+NOKPROBE_SYMBOL(fork_return);
 
-/* --- exit: put_task_struct_rcu_user() in release_task() ---------------- */
+/* --- exit: release_task() --------------------------------------------- */
 
 static void unshare_note_drop(struct task_struct *tsk);
 
@@ -109,49 +107,26 @@ static void unshare_note_drop(struct task_struct *tsk);
  * released last.  Usually that is a call of its own (the parent's wait, or
  * exit_notify() when autoreaped).  But when the last other thread of a
  * leader that is, or becomes meanwhile, a zombie is released and the parent
- * ignores SIGCHLD, the same call loops back ("goto repeat") and releases
- * the leader too.  Every pass of that loop ends in
- * put_task_struct_rcu_user(p), so a kprobe at that call (told from the
- * scheduler's call of the same function by its return address) sees every
- * released task, the leader of such a loop included, with no instance
- * limit and no return probe.  The old leader that de_thread() releases at
- * exec is no longer a leader there.
- */
-static void task_released(struct task_struct *p)
-{
-	unshare_note_drop(p);
-	if (!(p->flags & PF_KTHREAD) && thread_group_leader(p))
-		cowstat_process_reaped(p->tgid, p->start_boottime, p);
-}
-NOKPROBE_SYMBOL(task_released);
-
-int release_site_pre(struct kprobe *kp, struct pt_regs *regs)
-{
-	if (call_site_hit(&release_sites, regs))
-		task_released((struct task_struct *)regs_get_kernel_argument(regs, 0));
-	return 0;
-}
-NOKPROBE_SYMBOL(release_site_pre);
-
-/*
- * Where put_task_struct_rcu_user() is inlined into release_task(): a
- * kretprobe on release_task().  Whether the leader is a zombie yet cannot
- * be known at entry (exit_group() races the threads to their exits), so
- * every release of a non-leader thread checks on return whether its
- * process still exists.  Only (tgid, start) is kept, no task reference: a
- * handler must not drop the last one (on RT that frees with sleeping
- * locks), nor may rmmod leave one.
+ * ignores SIGCHLD, the same call loops back and releases the leader too.
+ * Whether the leader is a zombie yet cannot be known at entry (exit_group()
+ * races the threads to their exits), so every release of a non-leader
+ * thread checks on return whether its process still exists.  Only
+ * (tgid, start) is kept, no task reference: a handler must not drop the
+ * last one (on RT that frees with sleeping locks), nor may rmmod leave one.
  */
 int reap_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct task_struct *p = (struct task_struct *)regs_get_kernel_argument(regs, 0);
 	struct reap_data *data = (struct reap_data *)ri->data;
 
-	if (thread_group_leader(p) || (p->flags & PF_KTHREAD)) {
-		task_released(p);
+	unshare_note_drop(p);
+	if (p->flags & PF_KTHREAD)
+		return 1;
+	/* The old leader de_thread() releases at exec is no longer a leader. */
+	if (thread_group_leader(p)) {
+		cowstat_process_reaped(p->tgid, p->start_boottime, p);
 		return 1;
 	}
-	unshare_note_drop(p);
 	data->tgid = p->tgid;
 	data->start = READ_ONCE(p->group_leader)->start_boottime;
 	return 0;
@@ -167,15 +142,19 @@ int reap_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 }
 NOKPROBE_SYMBOL(reap_return);
 
-/* --- names: the task_rename tracepoint (exec, PR_SET_NAME) ------------- */
+/* --- names: __set_task_comm() (exec, PR_SET_NAME) ----------------------- */
 
-void rename_tp(void *unused, struct task_struct *tsk, const char *name)
+int rename_pre(struct kprobe *kp, struct pt_regs *regs)
 {
+	struct task_struct *tsk = (struct task_struct *)regs_get_kernel_argument(regs, 0);
+	const char *name = (const char *)regs_get_kernel_argument(regs, 1);
+
 	/* A process's name is its leader's; exec makes the execing thread leader. */
 	if (thread_group_leader(tsk))
 		cowstat_process_renamed(tsk, name);
+	return 0;
 }
-NOKPROBE_SYMBOL(rename_tp);
+NOKPROBE_SYMBOL(rename_pre);
 
 /* --- write-protect faults: do_wp_page() and what it calls -------------- */
 
@@ -340,7 +319,7 @@ NOKPROBE_SYMBOL(wp_reuse_pre);
  * also be inlined at some call sites and not at others).
  */
 struct call_sites copy_sites = {
-	.what = "copies", .callee = "ptep_clear_flush",
+	.what = "copy", .callee = "ptep_clear_flush",
 	.funcs = FUNCS("wp_page_copy", "do_wp_page"),
 };
 
@@ -354,17 +333,23 @@ struct call_sites copy_sites = {
  * same call, for shared mappings only, which the handler leaves out as
  * wp_reuse_pre() does.
  */
-struct call_sites release_sites = {
-	.what = "process exits", .callee = "put_task_struct_rcu_user",
-	.funcs = FUNCS("release_task"),
-};
-
 struct call_sites reuse_sites = {
-	.what = "reuses", .callee = "ptep_set_access_flags",
+	.what = "reuse", .callee = "ptep_set_access_flags",
 	.funcs = FUNCS("do_wp_page", "wp_page_reuse.constprop.0", "wp_page_reuse.isra.0",
 		       "wp_page_reuse.part.0"),
 };
 
+static bool call_site_hit(const struct call_sites *cs, struct pt_regs *regs)
+{
+	unsigned long ret = arch_entry_return_address(regs);
+	unsigned int i;
+
+	for (i = 0; i < cs->nr; i++)
+		if (ret == cs->ret[i])
+			return true;
+	return false;
+}
+NOKPROBE_SYMBOL(call_site_hit);
 
 /*
  * ptep_set_access_flags(vma, address, ptep, entry, dirty) from an inlined

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What runs at each probe (handlers.c), as the probe table (probes.c)
- * names it: the handlers (kprobe, kretprobe and tracepoint probes), the
- * per-hit data of the kretprobes, and the call sites that tell the events
- * of a function called from many places.
+ * names it: the handlers, the per-hit data of the kretprobes, and the call
+ * sites that tell the events of a function called from many places.
  */
 #ifndef _COWSTAT_HANDLERS_H
 #define _COWSTAT_HANDLERS_H
@@ -20,7 +19,7 @@
 #define MAX_CALL_SITES 4
 
 struct call_sites {
-	const char *what;		/* what they count, for the log */
+	const char *what;		/* "copy" or "reuse", for the log */
 	const char *callee;
 	const char *const *funcs;	/* NULL-terminated */
 	unsigned int nr;
@@ -34,10 +33,11 @@ extern struct call_sites copy_sites;
 /* ptep_set_access_flags() in do_wp_page(), where wp_page_reuse() is inlined */
 extern struct call_sites reuse_sites;
 
-/* put_task_struct_rcu_user() in release_task(): every released task */
-extern struct call_sites release_sites;
-
 /* Per-hit data of the kretprobes. */
+struct fork_data {
+	u64 clone_flags;
+};
+
 struct reap_data {
 	pid_t tgid;
 	u64 start;		/* its leader's start_boottime */
@@ -55,11 +55,11 @@ struct hugetlb_data {
 };
 
 /* The handlers, in the order of the table. */
-void fork_tp(void *unused, struct task_struct *parent, struct task_struct *child);
-int release_site_pre(struct kprobe *kp, struct pt_regs *regs);
+int fork_entry(struct kretprobe_instance *ri, struct pt_regs *regs);
+int fork_return(struct kretprobe_instance *ri, struct pt_regs *regs);
 int reap_entry(struct kretprobe_instance *ri, struct pt_regs *regs);
 int reap_return(struct kretprobe_instance *ri, struct pt_regs *regs);
-void rename_tp(void *unused, struct task_struct *tsk, const char *name);
+int rename_pre(struct kprobe *kp, struct pt_regs *regs);
 int wp_fault_pre(struct kprobe *kp, struct pt_regs *regs);
 int wp_reuse_pre(struct kprobe *kp, struct pt_regs *regs);
 int reuse_site_pre(struct kprobe *kp, struct pt_regs *regs);

@@ -147,7 +147,7 @@ missing_probe() {
 		return 1
 	fi
 	if grep -q cowstat /sys/kernel/debug/kprobes/list 2>/dev/null ||
-	   grep -qE ' (put_task_struct_rcu_user|release_task|do_wp_page)\+' /sys/kernel/debug/kprobes/list 2>/dev/null; then
+	   grep -qE ' (copy_process|release_task|do_wp_page)\+' /sys/kernel/debug/kprobes/list 2>/dev/null; then
 		log "probes left registered:"
 		sed 's/^/# /' /sys/kernel/debug/kprobes/list
 		return 1
@@ -179,7 +179,7 @@ wrong_function() {
 	echo "$lines" | grep -q "do_wp_page on kernel $(uname -r) is not the function cowstat probes: kernel_clone does not call it" ||
 		return 1
 	# the probes before do_wp_page in the table were registered, then unwound
-	if cs_loaded || grep -qE ' (put_task_struct_rcu_user|release_task|do_wp_page|ptep_clear_flush)\+' \
+	if cs_loaded || grep -qE ' (copy_process|release_task|do_wp_page|ptep_clear_flush)\+' \
 		/sys/kernel/debug/kprobes/list 2>/dev/null; then
 		log "module or probes left behind"
 		return 1
