@@ -16,6 +16,16 @@
 #error "cowstat supports x86-64 only so far (see arch.h)"
 #endif
 
+/*
+ * Is @addr in the area where modules, BPF programs and trampolines and
+ * kprobe instruction slots live?  No kernel function is called from there
+ * but by a livepatch or a trampoline.
+ */
+static inline bool arch_module_text(unsigned long addr)
+{
+	return addr >= MODULES_VADDR && addr < MODULES_END;
+}
+
 /* What arch_direct_branch() found. */
 enum arch_branch {
 	ARCH_BRANCH_NONE,
@@ -55,6 +65,24 @@ static inline enum arch_branch arch_direct_branch(unsigned long addr,
 	*len = oplen + sizeof(rel);
 	*dest = addr + *len + (long)rel;
 	return kind;
+}
+
+/*
+ * Has a kprobe replaced the instruction at @addr, which may be a call of
+ * @target?  A plain kprobe puts int3 on its first byte and leaves the
+ * rest: int3 followed by a displacement to @target (int3 padding after a
+ * ret never is).  An optimized one puts a jmp to its detour buffer, in
+ * module space, where no jump of the kernel's own code goes.
+ */
+static inline bool arch_probed_branch(unsigned long addr, unsigned long target)
+{
+	const u8 *op = (const u8 *)addr;
+	s32 rel;
+
+	memcpy(&rel, op + 1, sizeof(rel));
+	if (op[0] == 0xcc)
+		return addr + 5 + (long)rel == target;
+	return op[0] == 0xe9 && arch_module_text(addr + 5 + (long)rel);
 }
 
 /* The longest instruction arch_direct_branch() reads. */

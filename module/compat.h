@@ -15,6 +15,11 @@
  *   5.19, hugetlb_wp() with them since (the same commit), then taking the
  *   vm_fault: see compat_hugetlb_wp_args().
  *
+ * One difference is a configuration's, not a version's: kretprobes and
+ * fprobe exit handlers keep the return addresses they hide on the task's
+ * rethook list with CONFIG_RETHOOK (5.18 on), elsewhere only in tables of
+ * their own: see compat_rethook_return().
+ *
  * Whether wp_page_copy() and wp_page_reuse() are functions of their own or
  * inlined into do_wp_page() is a matter of the compiler, not of the version,
  * so it is decided at load time (probes.c).  The instruction set's part,
@@ -29,8 +34,12 @@
 #include <linux/percpu_counter.h>
 #include <linux/ptrace.h>
 #include <linux/rcupdate.h>
+#ifdef CONFIG_RETHOOK
+#include <linux/rethook.h>
+#endif
 #include <linux/sched/signal.h>
 #include <linux/sched/task_stack.h>
+#include <linux/userfaultfd_k.h>
 
 #if LINUX_VERSION_CODE < KERNEL_VERSION(5, 10, 0)
 #error "cowstat supports Linux 5.10 and later"
@@ -89,6 +98,12 @@ struct compat_hugetlb_wp_args {
 	unsigned long address;
 	unsigned int flags;
 	pte_t *ptep;
+	/*
+	 * The caller's vm_fault, in the layouts that take one (else NULL):
+	 * hugetlb_wp() may drop the lock and walk the table again, leaving the
+	 * entry it returns with in vmf->pte, so read that at return.
+	 */
+	struct vm_fault *vmf;
 };
 
 /*
@@ -112,6 +127,7 @@ static inline void compat_hugetlb_wp_args(struct pt_regs *regs,
 		vmf = arg0;
 	else if (object_is_on_stack(arg1))
 		vmf = arg1;
+	a->vmf = vmf;
 	if (vmf) {
 		a->vma = vmf->vma;
 		a->address = vmf->address;
@@ -142,5 +158,47 @@ static inline struct task_struct *compat_mm_owner(struct mm_struct *mm)
 	return NULL;
 #endif
 }
+
+/*
+ * A write fault on a PTE that userfaultfd write-protects (uffd-wp, 5.7
+ * on): do_wp_page() hands it to the userspace handler before any copy, and
+ * the write is retried once the handler resolves it.  No copy-on-write.
+ * vmf->orig_pte is the entry do_wp_page() tests, read under the same lock.
+ * Since 6.7 a registration in async mode (UFFD_FEATURE_WP_ASYNC) is
+ * resolved in place and goes on to copy or reuse; userfaultfd_wp_async()
+ * is not exported, so such a fault is left out too, while its copy or
+ * reuse counts (Documentation/cowstat.rst).
+ */
+static inline bool compat_uffd_wp_fault(const struct vm_fault *vmf)
+{
+	return userfaultfd_pte_wp(vmf->vma, vmf->orig_pte);
+}
+
+/*
+ * The return address that a rethook (a kretprobe or an fprobe exit
+ * handler) saved when it replaced the one at @frame by its trampoline, or
+ * 0.  The current task's list, newest first, is only changed by the task
+ * itself (an interrupt pushes and pops its own before it returns), so it
+ * is read without a lock; it holds one node per hooked call in progress.
+ */
+#ifdef CONFIG_RETHOOK
+static inline unsigned long compat_rethook_return(unsigned long frame)
+{
+	struct llist_node *n;
+	struct rethook_node *rh;
+
+	for (n = READ_ONCE(current->rethooks.first); n; n = READ_ONCE(n->next)) {
+		rh = container_of(n, struct rethook_node, llist);
+		if (rh->frame == frame)
+			return rh->ret_addr;
+	}
+	return 0;
+}
+#else
+static inline unsigned long compat_rethook_return(unsigned long frame)
+{
+	return 0;
+}
+#endif
 
 #endif /* _COWSTAT_COMPAT_H */

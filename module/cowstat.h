@@ -11,6 +11,8 @@
 #include <linux/sched.h>
 #include <linux/types.h>
 
+struct pt_regs;
+
 #define COWSTAT_VERSION "0.1.0"
 
 /*
@@ -92,12 +94,20 @@ void cowstat_get_status(struct cowstat_status *st);
 int cowstat_probes_register(void);
 void cowstat_probes_unregister(void);
 void cowstat_probes_show(struct seq_file *m);
+u64 cowstat_probes_lost(void);
 
 /* text.c: kernel text at load time; never from a handler. */
 int cowstat_text_extent(const char *name, unsigned long *start, unsigned long *size);
 int cowstat_text_calls(const char *func, unsigned long target,
 		       unsigned long *rets, unsigned int max);
 int cowstat_text_branches_to(const char *func, unsigned long target);
+unsigned long cowstat_text_address(const char *name);
+
+/* hooks.c: other tracers' return hooks; cowstat_hooks_init() at load. */
+void cowstat_hooks_init(void);
+bool cowstat_return_hidden(unsigned long ret);
+unsigned long cowstat_return_recover(struct pt_regs *regs);
+const char *cowstat_return_hooks(void);
 
 /* debugfs.c */
 int cowstat_debugfs_init(void);

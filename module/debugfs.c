@@ -60,6 +60,8 @@ static int summary_show(struct seq_file *m, void *data)
 	cowstat_probes_show(m);
 	/* Added after the probe lines: the format only grows at its end. */
 	seq_printf(m, "pool_empty: %llu\n", st.pool_empty);
+	seq_printf(m, "lost: %llu\n", cowstat_probes_lost());
+	seq_printf(m, "kretprobe_hidden: %s\n", cowstat_return_hooks());
 	return 0;
 }
 

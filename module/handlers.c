@@ -64,69 +64,98 @@ static struct vm_fault *vmf_arg(struct pt_regs *regs)
 }
 NOKPROBE_SYMBOL(vmf_arg);
 
-/* --- fork: copy_process() --------------------------------------------- */
-
-int fork_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+static bool call_site_is(const struct call_sites *cs, unsigned long ret)
 {
-	/* copy_process(pid, trace, node, struct kernel_clone_args *args) */
-	struct kernel_clone_args *args =
-		(struct kernel_clone_args *)regs_get_kernel_argument(regs, 3);
-	struct fork_data *data = (struct fork_data *)ri->data;
+	unsigned int i;
 
-	data->clone_flags = args->flags;
-	return 0;
+	for (i = 0; i < cs->nr; i++)
+		if (ret == cs->ret[i])
+			return true;
+	return false;
 }
-NOKPROBE_SYMBOL(fork_entry);
+NOKPROBE_SYMBOL(call_site_is);
 
 /*
- * The child exists but has not run, so its mm's anonymous rss is exactly
- * what dup_mmap() mapped into it copy-on-write.
+ * Does this hit of a call_sites callee return into one of its sites?  If
+ * another tracer's return hook hides the return address (hooks.c), it is
+ * read back where that can be done; where not, the hit counts in lost.
  */
-int fork_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+static bool call_site_hit(const struct call_sites *cs, struct pt_regs *regs,
+			  struct kprobe *kp)
 {
-	struct task_struct *child = (struct task_struct *)regs_return_value(regs);
-	struct fork_data *data = (struct fork_data *)ri->data;
+	unsigned long ret = arch_entry_return_address(regs);
+
+	if (call_site_is(cs, ret))
+		return true;
+	if (likely(!cowstat_return_hidden(ret)))
+		return false;
+	ret = cowstat_return_recover(regs);
+	if (ret)
+		return call_site_is(cs, ret);
+	kprobe_lost(kp);
+	return false;
+}
+NOKPROBE_SYMBOL(call_site_hit);
+
+/* --- fork: the sched_process_fork tracepoint ------------------------- */
+
+/*
+ * kernel_clone() fires it after copy_process() and before
+ * wake_up_new_task(): the child exists but has not run, so its mm's
+ * anonymous rss is exactly what dup_mmap() mapped into it copy-on-write.
+ * A thread (CLONE_THREAD) is no new process; a CLONE_VM child (vfork,
+ * posix_spawn) gets a row but counts as no fork.  Tracepoint probes need
+ * no instances, so no fork goes uncounted for want of one; on 7.x they
+ * run preemptible (SRCU), which nothing here minds.
+ */
+void fork_tp(void *unused, struct task_struct *parent, struct task_struct *child)
+{
 	bool new_mm;
 
-	if (IS_ERR_OR_NULL(child) || (data->clone_flags & CLONE_THREAD) ||
-	    (child->flags & PF_KTHREAD))
-		return 0;
-	new_mm = !(data->clone_flags & CLONE_VM) && child->mm;
-	cowstat_account_fork(current, child, new_mm,
+	if (!thread_group_leader(child) || (child->flags & PF_KTHREAD))
+		return;
+	new_mm = child->mm && child->mm != parent->mm;
+	cowstat_account_fork(parent, child, new_mm,
 			     new_mm ? compat_mm_anon_pages(child->mm) : 0);
-	return 0;
 }
-NOKPROBE_SYMBOL(fork_return);
+NOKPROBE_SYMBOL(fork_tp);
 
-/* --- exit: release_task() --------------------------------------------- */
+/* --- exit: release_task(), and the sched_process_free tracepoint -------- */
 
 static void unshare_note_drop(struct task_struct *tsk);
+
+static void task_released(struct task_struct *p)
+{
+	unshare_note_drop(p);
+	if (!(p->flags & PF_KTHREAD) && thread_group_leader(p))
+		cowstat_process_reaped(p->tgid, p->start_boottime, p);
+}
+NOKPROBE_SYMBOL(task_released);
 
 /*
  * A process is gone when release_task() frees its group leader, which is
  * released last.  Usually that is a call of its own (the parent's wait, or
  * exit_notify() when autoreaped).  But when the last other thread of a
  * leader that is, or becomes meanwhile, a zombie is released and the parent
- * ignores SIGCHLD, the same call loops back and releases the leader too.
- * Whether the leader is a zombie yet cannot be known at entry (exit_group()
- * races the threads to their exits), so every release of a non-leader
- * thread checks on return whether its process still exists.  Only
- * (tgid, start) is kept, no task reference: a handler must not drop the
- * last one (on RT that frees with sleeping locks), nor may rmmod leave one.
+ * ignores SIGCHLD, the same call loops back ("goto repeat") and releases
+ * the leader too.  Whether the leader is a zombie yet cannot be known at
+ * entry (exit_group() races the threads to their exits), so every release
+ * of a non-leader thread checks on return whether its process still
+ * exists.  Only (tgid, start) is kept, no task reference: a handler must
+ * not drop the last one (on RT that frees with sleeping locks), nor may
+ * rmmod leave one.  The old leader that de_thread() releases at exec is no
+ * longer a leader.
  */
 int reap_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct task_struct *p = (struct task_struct *)regs_get_kernel_argument(regs, 0);
 	struct reap_data *data = (struct reap_data *)ri->data;
 
-	unshare_note_drop(p);
-	if (p->flags & PF_KTHREAD)
-		return 1;
-	/* The old leader de_thread() releases at exec is no longer a leader. */
-	if (thread_group_leader(p)) {
-		cowstat_process_reaped(p->tgid, p->start_boottime, p);
+	if (thread_group_leader(p) || (p->flags & PF_KTHREAD)) {
+		task_released(p);
 		return 1;
 	}
+	unshare_note_drop(p);
 	data->tgid = p->tgid;
 	data->start = READ_ONCE(p->group_leader)->start_boottime;
 	return 0;
@@ -142,19 +171,29 @@ int reap_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 }
 NOKPROBE_SYMBOL(reap_return);
 
-/* --- names: __set_task_comm() (exec, PR_SET_NAME) ----------------------- */
-
-int rename_pre(struct kprobe *kp, struct pt_regs *regs)
+/*
+ * Every task_struct, once released and switched out for the last time,
+ * passes here one RCU grace period later (delayed_put_task_struct(), in
+ * RCU callback context).  A leader whose release the kretprobe missed (no
+ * instance left) still has its row, which moves now: no row stays in
+ * processes for want of an instance.  For every other task the lookup
+ * finds nothing, as the row has moved already.
+ */
+void free_tp(void *unused, struct task_struct *p)
 {
-	struct task_struct *tsk = (struct task_struct *)regs_get_kernel_argument(regs, 0);
-	const char *name = (const char *)regs_get_kernel_argument(regs, 1);
+	task_released(p);
+}
+NOKPROBE_SYMBOL(free_tp);
 
+/* --- names: the task_rename tracepoint (exec, PR_SET_NAME) ------------- */
+
+void rename_tp(void *unused, struct task_struct *tsk, const char *name)
+{
 	/* A process's name is its leader's; exec makes the execing thread leader. */
 	if (thread_group_leader(tsk))
 		cowstat_process_renamed(tsk, name);
-	return 0;
 }
-NOKPROBE_SYMBOL(rename_pre);
+NOKPROBE_SYMBOL(rename_tp);
 
 /* --- write-protect faults: do_wp_page() and what it calls -------------- */
 
@@ -192,7 +231,8 @@ NOKPROBE_SYMBOL(rename_pre);
  *
  * Anything that hooks the return of ptep_clear_flush() (another kretprobe,
  * the function graph tracer) replaces the return address this relies on:
- * while it does, copies are not seen (see Documentation/cowstat.rst).
+ * call_site_hit() reads it back from the rethook list, or counts the hit in
+ * lost (see Documentation/cowstat.rst).
  */
 
 #define UNSHARE_BITS		8
@@ -283,7 +323,8 @@ NOKPROBE_SYMBOL(unshare_note_take);
 
 /*
  * Every write fault on a present write-protected PTE of a private mapping:
- * count it.  An unshare leaves a note instead; one that cannot (a full
+ * count it, but for one that userfaultfd write-protects, which goes to its
+ * handler, not to a copy.  An unshare leaves a note instead; one that cannot (a full
  * window, very unlikely) shows in nmissed, as its copy will count.
  */
 int wp_fault_pre(struct kprobe *kp, struct pt_regs *regs)
@@ -298,6 +339,8 @@ int wp_fault_pre(struct kprobe *kp, struct pt_regs *regs)
 		return 0;
 	}
 	unshare_note_drop(current);
+	if (compat_uffd_wp_fault(vmf))
+		return 0;
 	ACCOUNT_MM(vmf->vma->vm_mm, { CS_COW_FAULTS, 1 });
 	return 0;
 }
@@ -319,7 +362,7 @@ NOKPROBE_SYMBOL(wp_reuse_pre);
  * also be inlined at some call sites and not at others).
  */
 struct call_sites copy_sites = {
-	.what = "copy", .callee = "ptep_clear_flush",
+	.what = "copies", .callee = "ptep_clear_flush",
 	.funcs = FUNCS("wp_page_copy", "do_wp_page"),
 };
 
@@ -334,22 +377,11 @@ struct call_sites copy_sites = {
  * wp_reuse_pre() does.
  */
 struct call_sites reuse_sites = {
-	.what = "reuse", .callee = "ptep_set_access_flags",
+	.what = "reuses", .callee = "ptep_set_access_flags",
 	.funcs = FUNCS("do_wp_page", "wp_page_reuse.constprop.0", "wp_page_reuse.isra.0",
 		       "wp_page_reuse.part.0"),
 };
 
-static bool call_site_hit(const struct call_sites *cs, struct pt_regs *regs)
-{
-	unsigned long ret = arch_entry_return_address(regs);
-	unsigned int i;
-
-	for (i = 0; i < cs->nr; i++)
-		if (ret == cs->ret[i])
-			return true;
-	return false;
-}
-NOKPROBE_SYMBOL(call_site_hit);
 
 /*
  * ptep_set_access_flags(vma, address, ptep, entry, dirty) from an inlined
@@ -361,7 +393,7 @@ int reuse_site_pre(struct kprobe *kp, struct pt_regs *regs)
 	struct vm_area_struct *vma =
 		(struct vm_area_struct *)regs_get_kernel_argument(regs, 0);
 
-	if (call_site_hit(&reuse_sites, regs) && !(vma->vm_flags & VM_SHARED))
+	if (call_site_hit(&reuse_sites, regs, kp) && !(vma->vm_flags & VM_SHARED))
 		ACCOUNT_MM(vma->vm_mm, { CS_COW_REUSES, 1 });
 	return 0;
 }
@@ -394,7 +426,7 @@ int copy_site_pre(struct kprobe *kp, struct pt_regs *regs)
 	pte_t *ptep = (pte_t *)regs_get_kernel_argument(regs, 2);
 	enum cowstat_counter kind;
 
-	if (!call_site_hit(&copy_sites, regs) || unshare_note_take(vma, address))
+	if (!call_site_hit(&copy_sites, regs, kp) || unshare_note_take(vma, address))
 		return 0;
 	kind = copy_kind(ptep_get(ptep));
 	ACCOUNT_MM(vma->vm_mm, { kind, 1 },
@@ -480,6 +512,7 @@ int hugetlb_wp_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 		return 1;
 	data->mm = a.vma->vm_mm;
 	data->ptep = a.ptep;
+	data->vmf = a.vmf;
 	data->pfn = pte_pfn(arch_huge_ptep_get(a.ptep));
 	data->size = vma_kernel_pagesize(a.vma);
 	return 0;
@@ -489,13 +522,19 @@ NOKPROBE_SYMBOL(hugetlb_wp_entry);
 /*
  * hugetlb_wp() returns 0 for a reuse, a copy and a lost race alike.  It is
  * entered and left with the page table lock held, so the entry now tells:
- * a different page there is a copy.
+ * a different page there is a copy.  Where it takes the vm_fault, the entry
+ * is the one in vmf->pte now, which a walk after dropping the lock may have
+ * changed (NULL: the table is gone, nothing was installed).
  */
 int hugetlb_wp_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct hugetlb_data *data = (struct hugetlb_data *)ri->data;
-	pte_t pte = arch_huge_ptep_get(data->ptep);
+	pte_t *ptep = data->vmf ? READ_ONCE(data->vmf->pte) : data->ptep;
+	pte_t pte;
 
+	if (!ptep)
+		return 0;
+	pte = arch_huge_ptep_get(ptep);
 	if (!pte_present(pte) || pte_pfn(pte) == data->pfn)
 		return 0;
 	ACCOUNT_MM(data->mm, { CS_COW_HUGETLB, 1 }, { CS_COPIED_BYTES, data->size });

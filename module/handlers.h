@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What runs at each probe (handlers.c), as the probe table (probes.c)
- * names it: the handlers, the per-hit data of the kretprobes, and the call
- * sites that tell the events of a function called from many places.
+ * names it: the handlers (kprobe, kretprobe and tracepoint probes), the
+ * per-hit data of the kretprobes, and the call sites that tell the events
+ * of a function called from many places.
  */
 #ifndef _COWSTAT_HANDLERS_H
 #define _COWSTAT_HANDLERS_H
@@ -19,7 +20,7 @@
 #define MAX_CALL_SITES 4
 
 struct call_sites {
-	const char *what;		/* "copy" or "reuse", for the log */
+	const char *what;		/* what they count, for the log */
 	const char *callee;
 	const char *const *funcs;	/* NULL-terminated */
 	unsigned int nr;
@@ -34,10 +35,6 @@ extern struct call_sites copy_sites;
 extern struct call_sites reuse_sites;
 
 /* Per-hit data of the kretprobes. */
-struct fork_data {
-	u64 clone_flags;
-};
-
 struct reap_data {
 	pid_t tgid;
 	u64 start;		/* its leader's start_boottime */
@@ -50,16 +47,17 @@ struct file_cow_data {
 struct hugetlb_data {
 	struct mm_struct *mm;
 	pte_t *ptep;
+	struct vm_fault *vmf;	/* if the layout has one: its pte at return */
 	unsigned long pfn;
 	unsigned long size;
 };
 
 /* The handlers, in the order of the table. */
-int fork_entry(struct kretprobe_instance *ri, struct pt_regs *regs);
-int fork_return(struct kretprobe_instance *ri, struct pt_regs *regs);
+void fork_tp(void *unused, struct task_struct *parent, struct task_struct *child);
 int reap_entry(struct kretprobe_instance *ri, struct pt_regs *regs);
 int reap_return(struct kretprobe_instance *ri, struct pt_regs *regs);
-int rename_pre(struct kprobe *kp, struct pt_regs *regs);
+void free_tp(void *unused, struct task_struct *p);
+void rename_tp(void *unused, struct task_struct *tsk, const char *name);
 int wp_fault_pre(struct kprobe *kp, struct pt_regs *regs);
 int wp_reuse_pre(struct kprobe *kp, struct pt_regs *regs);
 int reuse_site_pre(struct kprobe *kp, struct pt_regs *regs);

@@ -71,6 +71,7 @@ static int __init cowstat_init(void)
 	err = cowstat_debugfs_init();
 	if (err)
 		goto err_track;
+	cowstat_hooks_init();
 	err = cowstat_probes_register();
 	if (err)
 		goto err_debugfs;

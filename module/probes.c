@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The probes: one table of (symbol, known callers, handlers, required),
- * registered by one loop.  A required probe that cannot be registered fails
- * the load and names the symbol and the kernel release; an optional one (a
- * feature the kernel may be built without) leaves its counter at zero and
- * says so in summary.  The handlers are in handlers.c.
+ * registered by one loop.  A probe is a kernel tracepoint attached by name
+ * where one carries what is needed, else a kprobe, else (where the return
+ * value is needed) a kretprobe.  A required probe that cannot be registered
+ * fails the load and names the symbol and the kernel release; an optional
+ * one (a feature the kernel may be built without) leaves its counter at
+ * zero and says so in summary.  The handlers are in handlers.c.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -13,6 +15,7 @@
 #include <linux/moduleparam.h>
 #include <linux/seq_file.h>
 #include <linux/string.h>
+#include <linux/tracepoint.h>
 #include <linux/utsname.h>
 
 #include "compat.h"
@@ -21,9 +24,12 @@
 
 /* --- the table --------------------------------------------------------- */
 
+#define KRETPROBE_INSTANCES_MAX 8192
+
 /* Where a probe goes and what runs there. */
 struct probe_spec {
-	const char *symbol;
+	const char *symbol;	/* a function, or with @tp a tracepoint */
+	void *tp;		/* the tracepoint's probe function */
 	/*
 	 * Functions that call @symbol directly (any one is enough).  A
 	 * static function's name need not be unique (the AMD IOMMU driver
@@ -38,7 +44,13 @@ struct probe_spec {
 	kretprobe_handler_t entry;
 	kretprobe_handler_t ret;
 	size_t data_size;
-	int maxactive;		/* tasks that may sleep inside at once */
+	/*
+	 * Tasks that may sleep inside at once, per possible CPU (at most
+	 * KRETPROBE_INSTANCES_MAX in all): the kernel's default is 2 per CPU,
+	 * but a fault handler waits for I/O or, on PREEMPT_RT, for a lock.  A
+	 * hit that finds none left is missed and shows in lost.
+	 */
+	int maxactive;
 };
 
 struct cowstat_probe {
@@ -53,6 +65,7 @@ struct cowstat_probe {
 	const struct probe_spec *used;	/* spec or *instead, once attached */
 	struct kprobe kp;
 	struct kretprobe krp;
+	struct tracepoint *tp;
 	bool registered;
 	atomic_long_t lost;	/* hits seen but not counted */
 };
@@ -67,23 +80,22 @@ static const struct probe_spec file_cow_at_finish_fault = {
 	.callers = FUNCS("do_cow_fault", "do_fault", "do_pte_missing", "handle_pte_fault",
 			 "__handle_mm_fault", "handle_mm_fault"),
 	.entry = finish_fault_entry, .ret = file_fault_return,
-	.data_size = sizeof(struct file_cow_data), .maxactive = 512,
+	.data_size = sizeof(struct file_cow_data), .maxactive = 64,
 };
 
 static struct cowstat_probe probes[] = {
-	{ .spec = { .symbol = "copy_process", .callers = FUNCS("kernel_clone"),
-		    .entry = fork_entry, .ret = fork_return,
-		    .data_size = sizeof(struct fork_data), .maxactive = 512 },
+	{ .spec = { .symbol = "sched_process_fork", .tp = fork_tp },
 	  .required = true },
 	{ .spec = { .symbol = "release_task",
 		    .callers = FUNCS("exit_notify", "do_exit", "wait_task_zombie",
 				     "wait_consider_task", "de_thread", "begin_new_exec"),
 		    .entry = reap_entry, .ret = reap_return,
-		    .data_size = sizeof(struct reap_data), .maxactive = 256 },
+		    .data_size = sizeof(struct reap_data), .maxactive = 64 },
 	  .required = true },
-	{ .spec = { .symbol = "__set_task_comm",
-		    .callers = FUNCS("begin_new_exec", "__do_sys_prctl", "__x64_sys_prctl"),
-		    .pre = rename_pre } },
+	/* catches every reap the release_task() kretprobe missed, one grace period late */
+	{ .spec = { .symbol = "sched_process_free", .tp = free_tp },
+	  .required = true },
+	{ .spec = { .symbol = "task_rename", .tp = rename_tp } },
 	{ .spec = { .symbol = "do_wp_page",
 		    .callers = FUNCS("handle_pte_fault", "__handle_mm_fault", "handle_mm_fault"),
 		    .pre = wp_fault_pre },
@@ -100,7 +112,7 @@ static struct cowstat_probe probes[] = {
 		    .callers = FUNCS("do_pte_missing", "handle_pte_fault", "__handle_mm_fault",
 				     "handle_mm_fault"),
 		    .entry = file_fault_entry, .ret = file_fault_return,
-		    .data_size = sizeof(struct file_cow_data), .maxactive = 512 },
+		    .data_size = sizeof(struct file_cow_data), .maxactive = 64 },
 	  .required = true, .instead = &file_cow_at_finish_fault },
 	{ .spec = { .symbol = "do_huge_pmd_wp_page",
 		    .callers = FUNCS("wp_huge_pmd", "__handle_mm_fault", "handle_mm_fault"),
@@ -109,7 +121,7 @@ static struct cowstat_probe probes[] = {
 	{ .spec = { .symbol = COMPAT_HUGETLB_WP,
 		    .callers = FUNCS("hugetlb_fault", "hugetlb_no_page"),
 		    .entry = hugetlb_wp_entry, .ret = hugetlb_wp_return,
-		    .data_size = sizeof(struct hugetlb_data), .maxactive = 64 },
+		    .data_size = sizeof(struct hugetlb_data), .maxactive = 16 },
 	  .required = IS_ENABLED(CONFIG_HUGETLB_PAGE) },
 #ifdef COWSTAT_SELFTEST_MISSING_PROBE
 	/*
@@ -131,6 +143,31 @@ static struct cowstat_probe probes[] = {
 static bool selftest_wrong_function;
 module_param(selftest_wrong_function, bool, 0444);
 MODULE_PARM_DESC(selftest_wrong_function, "selftests only: make the do_wp_page check fail");
+
+/*
+ * selftest_missing_probe=0 leaves the missing probe out, so that the build
+ * loads; selftest_no_reap=1 leaves the release_task() kretprobe out, so
+ * that only sched_process_free moves rows, as for every release the
+ * kretprobe misses.
+ */
+static bool selftest_missing_probe = true;
+module_param(selftest_missing_probe, bool, 0444);
+MODULE_PARM_DESC(selftest_missing_probe, "selftests only: 0 leaves out the probe no kernel has");
+static bool selftest_no_reap;
+module_param(selftest_no_reap, bool, 0444);
+MODULE_PARM_DESC(selftest_no_reap, "selftests only: 1 leaves out the release_task probe");
+
+static bool selftest_left_out(const struct cowstat_probe *p)
+{
+	if (!selftest_missing_probe && !strcmp(p->spec.symbol, "cowstat_selftest_no_such_symbol"))
+		return true;
+	return selftest_no_reap && !strcmp(p->spec.symbol, "release_task");
+}
+#else
+static bool selftest_left_out(const struct cowstat_probe *p)
+{
+	return false;
+}
 #endif
 
 void kprobe_lost(struct kprobe *kp)
@@ -139,11 +176,7 @@ void kprobe_lost(struct kprobe *kp)
 }
 NOKPROBE_SYMBOL(kprobe_lost);
 
-/*
- * Fill @cs: the calls of its callee in its functions.  None at all means
- * this kernel resolves the fault somewhere cowstat does not know: it
- * refuses to load rather than count wrong.
- */
+/* Fill @cs: the calls of its callee in its functions; -ENOENT if none. */
 static int call_sites_find(struct call_sites *cs)
 {
 	unsigned long target, size;
@@ -169,18 +202,58 @@ static int call_sites_find(struct call_sites *cs)
 			return n;
 		cs->nr += n;
 	}
-	if (!cs->nr) {
-		pr_err("no call of %s in %s on kernel %s: cannot count %s faults, not loading\n",
-		       cs->callee, cs->funcs[0], init_utsname()->release, cs->what);
-		return -ENOENT;
+	return cs->nr ? 0 : -ENOENT;
+}
+
+/* None found at all: this kernel resolves them somewhere cowstat does not know. */
+static void log_no_call_sites(const struct call_sites *cs)
+{
+	char funcs[128] = "";
+	const char *const *f;
+
+	for (f = cs->funcs; *f; f++) {
+		if (f != cs->funcs)
+			strlcat(funcs, " or ", sizeof(funcs));
+		strlcat(funcs, *f, sizeof(funcs));
 	}
-	return 0;
+	pr_err("no call of %s in %s on kernel %s: cannot count %s, not loading\n",
+	       cs->callee, funcs, init_utsname()->release, cs->what);
+}
+
+struct tp_lookup {
+	const char *name;
+	struct tracepoint *tp;
+};
+
+static void tp_match(struct tracepoint *tp, void *priv)
+{
+	struct tp_lookup *l = priv;
+
+	if (!strcmp(tp->name, l->name))
+		l->tp = tp;
+}
+
+/* The kernel's tracepoint of that name: attached by name, no symbol lookup. */
+static int tp_register(struct cowstat_probe *p)
+{
+	struct tp_lookup l = { .name = p->used->symbol };
+	int err;
+
+	for_each_kernel_tracepoint(tp_match, &l);
+	if (!l.tp)
+		return -ENOENT;
+	err = tracepoint_probe_register(l.tp, p->used->tp, NULL);
+	if (!err)
+		p->tp = l.tp;
+	return err;
 }
 
 static int probe_register(struct cowstat_probe *p)
 {
 	const struct probe_spec *s = p->used;
 
+	if (s->tp)
+		return tp_register(p);
 	if (!s->ret) {
 		p->kp.symbol_name = s->symbol;
 		p->kp.pre_handler = s->pre;
@@ -190,7 +263,8 @@ static int probe_register(struct cowstat_probe *p)
 	p->krp.entry_handler = s->entry;
 	p->krp.handler = s->ret;
 	p->krp.data_size = s->data_size;
-	p->krp.maxactive = s->maxactive;
+	p->krp.maxactive = min_t(unsigned int, s->maxactive * num_possible_cpus(),
+				 KRETPROBE_INSTANCES_MAX);
 	return register_kretprobe(&p->krp);
 }
 
@@ -254,6 +328,8 @@ static int probe_attach(struct cowstat_probe *p, bool *logged)
 
 	*logged = false;
 	p->used = s;
+	if (s->tp)
+		return probe_register(p);
 	err = s->sites ? call_sites_find(s->sites) : spec_check_callers(s);
 	if ((err == -ENOENT || err == -ENXIO) && p->instead) {
 		s = p->used = p->instead;
@@ -263,6 +339,8 @@ static int probe_attach(struct cowstat_probe *p, bool *logged)
 	}
 	if (err == -ENXIO)
 		log_wrong_function(s);
+	else if (err == -ENOENT && s->sites)
+		log_no_call_sites(s->sites);
 	*logged = err && (err == -ENXIO || s->sites);
 	return err ?: probe_register(p);
 }
@@ -271,7 +349,9 @@ static unsigned long probe_nmissed(const struct cowstat_probe *p)
 {
 	unsigned long lost = atomic_long_read(&p->lost);
 
-	if (!p->used || !p->used->ret)
+	if (!p->used || p->used->tp)
+		return lost;
+	if (!p->used->ret)
 		return p->kp.nmissed + lost;
 	return p->krp.nmissed + p->krp.kp.nmissed + lost;
 }
@@ -280,7 +360,9 @@ static void probe_unregister(struct cowstat_probe *p)
 {
 	if (!p->registered)
 		return;
-	if (p->used->ret)
+	if (p->used->tp)
+		tracepoint_probe_unregister(p->tp, p->used->tp, NULL);
+	else if (p->used->ret)
 		unregister_kretprobe(&p->krp);
 	else
 		unregister_kprobe(&p->kp);
@@ -296,6 +378,10 @@ int cowstat_probes_register(void)
 	int err;
 
 	for (p = probes; p < probes + ARRAY_SIZE(probes); p++) {
+		if (selftest_left_out(p)) {
+			p->required = false;
+			continue;
+		}
 		err = probe_attach(p, &logged);
 		if (!err) {
 			p->registered = true;
@@ -316,6 +402,7 @@ int cowstat_probes_register(void)
 err_unwind:
 	while (p-- > probes)
 		probe_unregister(p);
+	tracepoint_synchronize_unregister();
 	return err;
 }
 
@@ -325,6 +412,19 @@ void cowstat_probes_unregister(void)
 
 	for (p = probes + ARRAY_SIZE(probes); p-- > probes; )
 		probe_unregister(p);
+	/* No tracepoint probe runs any more, preemptible (7.x) ones included. */
+	tracepoint_synchronize_unregister();
+}
+
+/* Every hit a probe saw but could not count, all probes together. */
+u64 cowstat_probes_lost(void)
+{
+	const struct cowstat_probe *p;
+	u64 lost = 0;
+
+	for (p = probes; p < probes + ARRAY_SIZE(probes); p++)
+		lost += probe_nmissed(p);
+	return lost;
 }
 
 static void call_sites_show(struct seq_file *m, const char *key,

@@ -46,6 +46,20 @@ int cowstat_text_extent(const char *name, unsigned long *start, unsigned long *s
 }
 
 /*
+ * The address of the kernel symbol @name, or 0.  The kprobes core resolves
+ * the name before it checks whether the place may be probed, so this also
+ * finds code no probe may go on (the trampolines of hooks.c).
+ */
+unsigned long cowstat_text_address(const char *name)
+{
+	struct kprobe kp = { .symbol_name = name, .flags = KPROBE_FLAG_DISABLED };
+
+	if (!register_kprobe(&kp))
+		unregister_kprobe(&kp);
+	return (unsigned long)kp.addr;
+}
+
+/*
  * Is @addr the start of an instruction?  The kprobes core decodes the
  * function from its start with the kernel's instruction decoder and refuses
  * (-EILSEQ) a probe anywhere else.  The probe is disabled: never armed.
@@ -85,6 +99,16 @@ static int text_branches(const char *func, unsigned long target, bool tail_calls
 		return err == -EINVAL ? -ENOENT : err;
 	for (p = start; p + ARCH_BRANCH_MAX_LEN <= start + size; p++) {
 		kind = arch_direct_branch(p, &dest, &len);
+		if (!tail_calls && arch_probed_branch(p, target)) {
+			err = insn_boundary(p);
+			if (err < 0)
+				return err;
+			if (err) {
+				pr_err("a probe sits on %s+%#lx on kernel %s, where it may hide a call of the function cowstat counts at: remove it (see /sys/kernel/debug/kprobes/list); not loading\n",
+				       func, p - start, init_utsname()->release);
+				return -EBUSY;
+			}
+		}
 		if (kind == ARCH_BRANCH_NONE ||
 		    (kind == ARCH_BRANCH_JUMP && !tail_calls) ||
 		    dest > target || dest + ARCH_CALL_PADDING < target ||

@@ -13,7 +13,9 @@
  * Probe handlers run with preemption disabled, on PREEMPT_RT too, so they
  * must neither sleep nor take a lock that sleeps there:
  *  - table_lock is a raw_spinlock_t, held for O(1) work only: one insert,
- *    one move, one eviction, or a reset's swap of the whole table;
+ *    one move, one eviction, or a reset's swap of the whole table.  It is
+ *    taken with interrupts off: sched_process_free fires from RCU callbacks,
+ *    in softirq context, which may interrupt a holder on the same CPU;
  *  - handlers never call the slab allocator: new entries come from a pool
  *    that pool_refill() tops up from a workqueue, and freed entries go back
  *    to it from their RCU callback.  A fork that finds the pool empty is
@@ -261,6 +263,7 @@ static struct cowstat_proc *proc_create(struct task_struct *tsk, pid_t ppid)
 {
 	struct cowstat_proc *p, *old;
 	struct cowstat_table *t;
+	unsigned long flags;
 	pid_t tgid = tsk->tgid;
 	u64 start = task_key_start(tsk);
 
@@ -269,11 +272,11 @@ static struct cowstat_proc *proc_create(struct task_struct *tsk, pid_t ppid)
 	    READ_ONCE(rcu_dereference(cur_table)->nr_tracked) >= cowstat_max_tracked)
 		return NULL;
 
-	raw_spin_lock(&table_lock);
+	raw_spin_lock_irqsave(&table_lock, flags);
 	t = table_locked();
 	old = proc_lookup(t, tgid, start);
 	if (old || t->nr_tracked >= cowstat_max_tracked) {
-		raw_spin_unlock(&table_lock);
+		raw_spin_unlock_irqrestore(&table_lock, flags);
 		return old;
 	}
 	p = pool_take();
@@ -286,7 +289,7 @@ static struct cowstat_proc *proc_create(struct task_struct *tsk, pid_t ppid)
 		hlist_add_head_rcu(&p->hnode, proc_bucket(t, tgid));
 		t->nr_tracked++;
 	}
-	raw_spin_unlock(&table_lock);
+	raw_spin_unlock_irqrestore(&table_lock, flags);
 	pool_kick();
 	return p;
 }
@@ -378,13 +381,14 @@ void cowstat_process_reaped(pid_t tgid, u64 start, struct task_struct *leader)
 {
 	struct cowstat_table *t;
 	struct cowstat_proc *p;
+	unsigned long flags;
 
 	if (in_nmi())
 		return;
 	rcu_read_lock();
 	p = proc_lookup(rcu_dereference(cur_table), tgid, start);
 	if (p) {
-		raw_spin_lock(&table_lock);
+		raw_spin_lock_irqsave(&table_lock, flags);
 		t = table_locked();
 		/* A reset may have swapped the table, or another reap moved it. */
 		if (p->table == t && !hlist_unhashed(&p->hnode)) {
@@ -396,7 +400,7 @@ void cowstat_process_reaped(pid_t tgid, u64 start, struct task_struct *leader)
 			t->nr_exited++;
 			exited_trim(t);
 		}
-		raw_spin_unlock(&table_lock);
+		raw_spin_unlock_irqrestore(&table_lock, flags);
 	}
 	rcu_read_unlock();
 }
@@ -449,11 +453,12 @@ static void totals_sum(u64 *sum)
 int cowstat_reset(void)
 {
 	struct cowstat_table *new, *old;
+	unsigned long flags;
 
 	new = table_alloc();
 	if (!new)
 		return -ENOMEM;
-	raw_spin_lock(&table_lock);
+	raw_spin_lock_irqsave(&table_lock, flags);
 	old = table_locked();
 	rcu_assign_pointer(cur_table, new);
 	totals_sum(totals_base);
@@ -462,7 +467,7 @@ int cowstat_reset(void)
 	atomic64_set(&nr_dropped_events, 0);
 	atomic64_set(&nr_evicted, 0);
 	atomic64_set(&nr_pool_empty, 0);
-	raw_spin_unlock(&table_lock);
+	raw_spin_unlock_irqrestore(&table_lock, flags);
 	synchronize_rcu();
 	table_free(old);
 	pr_info("counts reset\n");
@@ -472,17 +477,18 @@ int cowstat_reset(void)
 void cowstat_get_status(struct cowstat_status *st)
 {
 	struct cowstat_table *t;
+	unsigned long flags;
 	int i;
 
 	/* Summed under the lock, so never before a reset's baseline. */
-	raw_spin_lock(&table_lock);
+	raw_spin_lock_irqsave(&table_lock, flags);
 	t = table_locked();
 	totals_sum(st->totals);
 	for (i = 0; i < CS_NR_COUNTERS; i++)
 		st->totals[i] -= totals_base[i];
 	st->tracked = t->nr_tracked;
 	st->exited = t->nr_exited;
-	raw_spin_unlock(&table_lock);
+	raw_spin_unlock_irqrestore(&table_lock, flags);
 	st->dropped = atomic64_read(&nr_dropped);
 	st->dropped_events = atomic64_read(&nr_dropped_events);
 	st->evicted = atomic64_read(&nr_evicted);

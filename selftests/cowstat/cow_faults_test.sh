@@ -30,23 +30,10 @@ names=(bpftrace_attached workload_ran child_do_wp_page_eq_cow_faults_plus_shared
        parent_do_wp_page_eq_cow_faults)
 ktap_plan
 
-need_module
-command -v bpftrace >/dev/null || skip_rest "bpftrace not installed"
-need_exec "$workload"
+bt_setup "$workload"
 
-out=$(mktemp -d /tmp/cowstat-bt.XXXXXX)
-trap 'kill -INT $btpid 2>/dev/null; rm -rf "$out"' EXIT
-
-bpftrace "$bt" >"$out/bt" 2>"$out/bt.err" &
-btpid=$!
 # BEGIN's line appears once bpftrace runs; give the kprobe a moment more.
-for _ in $(seq 300); do
-	grep -q '^cow_faults: counting' "$out/bt" 2>/dev/null && break
-	kill -0 $btpid 2>/dev/null || break
-	sleep 0.5
-done
-if ! grep -q '^cow_faults: counting' "$out/bt"; then
-	sed 's/^/# bpftrace: /' "$out/bt.err" "$out/bt"
+if ! bt_start "$out" 'cow_faults: counting' "$bt"; then
 	not_ok "${names[0]}"
 	skip_rest "bpftrace did not start"
 fi

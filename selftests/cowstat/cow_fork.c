@@ -150,7 +150,7 @@ FIXTURE_SETUP(parent_writes)
 
 FIXTURE_TEARDOWN(parent_writes)
 {
-	cow_env_teardown(&self->e);
+	COW_ENV_TEARDOWN(&self->e);
 }
 
 /* Starts the job's writers, waiting in writer_thread() for c->go. */
@@ -287,7 +287,7 @@ FIXTURE_SETUP(vm_child)
 
 FIXTURE_TEARDOWN(vm_child)
 {
-	cow_env_teardown(&self->e);
+	COW_ENV_TEARDOWN(&self->e);
 }
 
 /* Out of line: nothing of the caller's frame is live across vfork(). */

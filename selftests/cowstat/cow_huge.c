@@ -254,7 +254,7 @@ FIXTURE_TEARDOWN(cowstat)
 {
 	if (self->hp.r)
 		munmap(self->hp.r, self->hp.len);
-	cow_env_teardown(&self->e);
+	COW_ENV_TEARDOWN(&self->e);
 }
 
 TEST_F_TIMEOUT(cowstat, cow, TMO)

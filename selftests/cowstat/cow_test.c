@@ -18,6 +18,29 @@
 
 #include "cow_test.h"
 
+/* summary's lost into e->lost. */
+static int cow_env_lost(struct cow_env *e)
+{
+	struct cs_summary s;
+	int ret = cs_read_summary(e->ws, &s);
+
+	if (ret)
+		return ret;
+	if (!s.found[CS_LOST])
+		return -EPROTO;
+	e->lost = s.v[CS_LOST];
+	return 0;
+}
+
+long long cow_env_lost_since(struct cow_env *e)
+{
+	u64 before = e->lost;
+
+	if (!e->ws || cow_env_lost(e))
+		return -1;
+	return e->lost - before;
+}
+
 int cow_env_setup(struct cow_env *e, const char **why)
 {
 	struct cs_row me;
@@ -43,6 +66,10 @@ int cow_env_setup(struct cow_env *e, const char **why)
 	*why = "pipe";
 	if (pipe(e->ks.go))
 		return -errno;
+	*why = "reading summary";
+	ret = cow_env_lost(e);
+	if (ret)
+		return ret;
 	/* The harness forked us with the module loaded: we have a row. */
 	*why = "reading processes";
 	ret = cs_read_row(e->ws, "processes", getpid(), &me);

@@ -74,6 +74,7 @@ struct cow_env {
 	struct report *rep;
 	struct kidset ks;
 	void *gstack;
+	u64 lost;		/* summary's lost at setup */
 };
 
 /*
@@ -83,6 +84,19 @@ struct cow_env {
 int cow_env_setup(struct cow_env *e, const char **why);
 /* Kills and reaps the children left, frees everything. */
 void cow_env_teardown(struct cow_env *e);
+/* How much summary's lost grew since the setup (-1: cannot read it). */
+long long cow_env_lost_since(struct cow_env *e);
+
+/*
+ * The body of every FIXTURE_TEARDOWN: no test may make a probe hit that the
+ * module could not count, whatever the test asserts itself.
+ */
+#define COW_ENV_TEARDOWN(e) do {					\
+	if (!(e)->skip)							\
+		EXPECT_EQ(0, cow_env_lost_since(e))			\
+			TH_LOG("summary's lost grew during the test");	\
+	cow_env_teardown(e);						\
+} while (0)
 
 #define COW_NOT_LOADED \
 	COWSTAT_DIR " does not exist: cowstat.ko not loaded (or debugfs not mounted)"
@@ -235,7 +249,7 @@ int measure_fork(struct cow_env *e, struct measure *m, int (*fn)(void *),
  * The fixture of a scenario file without variants: each test gets a fresh
  * cow_env.  Once per file, after kselftest_harness.h, with no semicolon.
  */
-#define COW_FIXTURE()								FIXTURE(cowstat) {								struct cow_env e;						};									FIXTURE_SETUP(cowstat)							{										COW_ENV_SETUP(&self->e);					}									FIXTURE_TEARDOWN(cowstat)						{										cow_env_teardown(&self->e);					}
+#define COW_FIXTURE()								FIXTURE(cowstat) {								struct cow_env e;						};									FIXTURE_SETUP(cowstat)							{										COW_ENV_SETUP(&self->e);					}									FIXTURE_TEARDOWN(cowstat)						{										COW_ENV_TEARDOWN(&self->e);					}
 
 /* A stack for child slot; call before quiesce() and the anon scan. */
 int kid_prepare(struct kidset *ks, int slot);

@@ -72,6 +72,7 @@ enum cs_counter {
 	CS_DROPPED_EVENTS,
 	CS_EVICTED,
 	CS_POOL_EMPTY,
+	CS_LOST,
 	CS_SUM_NR,
 };
 

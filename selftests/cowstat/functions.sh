@@ -136,3 +136,33 @@ cs_table_sums() {
 		done
 	} <"$file"
 }
+
+# The bpftrace tests' prologue: skip without the module, bpftrace or the
+# workload $1; a work directory in out, removed (bpftrace stopped) at exit.
+bt_setup() {
+	need_module
+	command -v bpftrace >/dev/null || skip_rest "bpftrace not installed"
+	need_exec "$1"
+	out=$(mktemp -d /tmp/cowstat-bt.XXXXXX)
+	trap 'kill -INT $btpid 2>/dev/null; rm -rf "$out"' EXIT
+}
+
+# Start bpftrace with the arguments after $1 and $2 in the background, its
+# output in $1/bt and $1/bt.err and its pid in btpid, and wait until its
+# output has a line starting with $2.  Returns 1, showing its output, if it
+# never does.
+bt_start() {
+	local out=$1 marker=$2
+
+	shift 2
+	bpftrace "$@" >"$out/bt" 2>"$out/bt.err" &
+	btpid=$!
+	for _ in $(seq 300); do
+		grep -q "^$marker" "$out/bt" 2>/dev/null && return 0
+		kill -0 $btpid 2>/dev/null || break
+		sleep 0.5
+	done
+	grep -q "^$marker" "$out/bt" && return 0
+	sed 's/^/# bpftrace: /' "$out/bt.err" "$out/bt"
+	return 1
+}

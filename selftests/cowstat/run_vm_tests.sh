@@ -14,7 +14,7 @@
 #
 # Prints KTAP: this script's own tests, with the output of the C tests
 # (cow_fork, cow_faults, cow_huge, cow_control), cow_faults_test.sh,
-# stress_test.sh, cowstat_tool_test.py, hardening_test.py and bounds_test.sh
+# return_hooks_test.sh, stress_test.sh, cowstat_tool_test.py, hardening_test.py and bounds_test.sh
 # (each a KTAP document with its own "# Totals:" line) nested as indented
 # subtests.  Exits non-zero if anything
 # failed.
@@ -43,7 +43,7 @@ kmemleak=/sys/kernel/debug/kmemleak
 names=(setup insmod_refuses_max_tracked=0 insmod_refuses_max_tracked=-1
        insmod_refuses_history=99999999999
        insmod_fails_on_missing_required_probe insmod_fails_on_wrong_function
-       insmod "${c_tests[@]}" cow_faults_bpftrace stress cowstat_tool hardening
+       rows_move_without_release_task insmod_refuses_probed_copy_site insmod "${c_tests[@]}" cow_faults_bpftrace return_hooks stress cowstat_tool hardening
        bounds reload_10x_under_stress reset_forgets_dead_processes
        control_from_shell rmmod insmod_with_parameters final_rmmod
        kmemleak_after_unload)
@@ -147,7 +147,7 @@ missing_probe() {
 		return 1
 	fi
 	if grep -q cowstat /sys/kernel/debug/kprobes/list 2>/dev/null ||
-	   grep -qE ' (copy_process|release_task|do_wp_page)\+' /sys/kernel/debug/kprobes/list 2>/dev/null; then
+	   grep -qE ' (release_task|do_wp_page)\+' /sys/kernel/debug/kprobes/list 2>/dev/null; then
 		log "probes left registered:"
 		sed 's/^/# /' /sys/kernel/debug/kprobes/list
 		return 1
@@ -179,7 +179,7 @@ wrong_function() {
 	echo "$lines" | grep -q "do_wp_page on kernel $(uname -r) is not the function cowstat probes: kernel_clone does not call it" ||
 		return 1
 	# the probes before do_wp_page in the table were registered, then unwound
-	if cs_loaded || grep -qE ' (copy_process|release_task|do_wp_page|ptep_clear_flush)\+' \
+	if cs_loaded || grep -qE ' (release_task|do_wp_page|ptep_clear_flush)\+' \
 		/sys/kernel/debug/kprobes/list 2>/dev/null; then
 		log "module or probes left behind"
 		return 1
@@ -191,6 +191,105 @@ case $? in
 0) ok insmod_fails_on_wrong_function ;;
 2) skip insmod_fails_on_wrong_function "test module not built" ;;
 *) not_ok insmod_fails_on_wrong_function ;;
+esac
+
+# The same build without its missing probe and without the release_task()
+# kretprobe (selftest_missing_probe=0 selftest_no_reap=1), as if every
+# release had found the kretprobe out of instances: every row must still
+# move to exited, by the sched_process_free tracepoint, a grace period late.
+count_value() {
+	local -n of=$1
+	local v c=0
+
+	for v in "${of[@]}"; do
+		[ "$v" = "$2" ] && c=$((c + 1))
+	done
+	echo $c
+}
+late_reap() {
+	local -A live dead
+	local n=40 sh_pid tries nl nd rc=0
+	[ -r "$missing_ko" ] || { log "no $missing_ko: make selftest-modules"; return 2; }
+	cs_load "$missing_ko" selftest_missing_probe=0 selftest_no_reap=1 || return 1
+	if ! grep -q '^probe\.release_task: registered=no ' "$dbg/summary"; then
+		log "release_task is probed all the same"
+		rc=1
+	fi
+	# n children of one shell, each exits and is reaped by its wait
+	sh_pid=$(sh -c 'i=0; while [ $i -lt '$n' ]; do /bin/true & i=$((i + 1)); done
+			wait; echo $$')
+	for tries in $(seq 50); do
+		cs_table_column processes ppid live
+		cs_table_column exited ppid dead
+		nl=$(count_value live "$sh_pid")
+		nd=$(count_value dead "$sh_pid")
+		[ "$nl" -eq 0 ] && [ -n "${dead[$sh_pid]:-}" ] && break
+		sleep 0.1
+	done
+	log "$n children of $sh_pid: $nl rows left in processes, $nd in exited" \
+	    "(read $tries times); the shell's own row ${dead[$sh_pid]:+in exited}"
+	if [ "$nl" -ne 0 ] || [ "$nd" -ne $n ] || [ -z "${dead[$sh_pid]:-}" ]; then
+		rc=1
+	fi
+	cs_unload || rc=1
+	return $rc
+}
+late_reap
+case $? in
+0) ok rows_move_without_release_task ;;
+2) skip rows_move_without_release_task "test module not built" ;;
+*) not_ok rows_move_without_release_task ;;
+esac
+
+# A kprobe on a copy site's call instruction, there before the load, hides
+# the call from the scan (an int3 on its first byte, or once optimized a jmp
+# to the kprobe's detour): the load must fail, naming the place, with the
+# probe as a plain int3 and, where the kernel optimizes it, as a jmp.
+tracefs=/sys/kernel/tracing
+probed_site() {
+	local site opt lines rc=0 mode
+	[ -e $tracefs/kprobe_events ] || tracefs=/sys/kernel/debug/tracing
+	[ -w $tracefs/kprobe_events ] || { log "no kprobe_events in tracefs"; return 2; }
+	cs_load "$ko" || return 1
+	site=$(sed -n 's/^copy_site: \([^/]*\)\/.*/\1/p' "$dbg/summary" | head -n 1)
+	cs_unload || return 1
+	[ -n "$site" ] || { log "summary names no copy site"; return 1; }
+	opt=$(cat /proc/sys/debug/kprobes-optimization 2>/dev/null || echo)
+	for mode in int3 jmp; do
+		if [ $mode = int3 ] && [ -n "$opt" ]; then
+			echo 0 >/proc/sys/debug/kprobes-optimization
+		elif [ $mode = jmp ]; then
+			[ -n "$opt" ] || { log "no kprobe optimization on this kernel"; break; }
+			echo 1 >/proc/sys/debug/kprobes-optimization
+		fi
+		echo "p:cowstat_test/site $site" >>$tracefs/kprobe_events || { rc=1; break; }
+		echo 1 >$tracefs/events/cowstat_test/site/enable
+		sleep 0.5	# the optimizer runs a few jiffies later
+		grep " ${site%%/*}" /sys/kernel/debug/kprobes/list | sed "s/^/# $mode: /"
+		if [ $mode = jmp ] && ! grep " ${site%%/*}" /sys/kernel/debug/kprobes/list | grep -q OPTIMIZED; then
+			log "jmp: the kernel did not optimize the probe at $site"
+		else
+			kmsg_mark
+			if insmod "$ko" 2>/dev/null; then
+				log "$mode: insmod succeeded with a probe at $site"
+				rmmod cowstat
+				rc=1
+			fi
+			lines=$(kmsg_since | grep 'cowstat')
+			echo "$lines" | sed "s/^/# $mode: dmesg: /"
+			echo "$lines" | grep -q "a probe sits on $site on kernel $(uname -r)" || rc=1
+		fi
+		echo 0 >$tracefs/events/cowstat_test/site/enable
+		echo "-:cowstat_test/site" >>$tracefs/kprobe_events || rc=1
+	done
+	[ -z "$opt" ] || echo "$opt" >/proc/sys/debug/kprobes-optimization
+	return $rc
+}
+probed_site
+case $? in
+0) ok insmod_refuses_probed_copy_site ;;
+2) skip insmod_refuses_probed_copy_site "no kprobe_events" ;;
+*) not_ok insmod_refuses_probed_copy_site ;;
 esac
 
 # Load
@@ -219,6 +318,8 @@ if cs_loaded; then
 	done
 	# bpftrace cross-check, nested
 	run_nested cow_faults_bpftrace "$here/cow_faults_test.sh" "$workload"
+	# copies under bpftrace's kretprobe on ptep_clear_flush, nested
+	run_nested return_hooks "$here/return_hooks_test.sh" "$workload"
 	# 60 s of fork loops, readers and resets, nested
 	run_nested stress "$here/stress_test.sh" "$workload"
 	# the user tool, nested (its tests that need no kernel ran on the host:
@@ -233,6 +334,7 @@ else
 		skip "$t" "module not loaded"
 	done
 	skip cow_faults_bpftrace "module not loaded"
+	skip return_hooks "module not loaded"
 	skip stress "module not loaded"
 	skip cowstat_tool "module not loaded"
 	skip hardening "module not loaded"
