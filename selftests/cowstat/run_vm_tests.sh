@@ -218,6 +218,11 @@ late_reap() {
 	# n children of one shell, each exits and is reaped by its wait
 	sh_pid=$(sh -c 'i=0; while [ $i -lt '$n' ]; do /bin/true & i=$((i + 1)); done
 			wait; echo $$')
+	if [ -z "$sh_pid" ]; then
+		log "the shell of the $n children printed no pid"
+		cs_unload
+		return 1
+	fi
 	for tries in $(seq 50); do
 		cs_table_column processes ppid live
 		cs_table_column exited ppid dead
