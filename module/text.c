@@ -79,6 +79,17 @@ static int insn_boundary(unsigned long addr)
 	return 1;
 }
 
+/* insn_boundary() at @p in @func (at @start), logging a failure to decode. */
+static int func_insn_boundary(const char *func, unsigned long start, unsigned long p)
+{
+	int err = insn_boundary(p);
+
+	if (err < 0)
+		pr_err("cannot decode %s+%#lx on kernel %s (error %d); not loading\n",
+		       func, p - start, init_utsname()->release, err);
+	return err;
+}
+
 /*
  * Direct branches in the function @func to the function that starts at
  * @target: calls, and with @tail_calls jumps too.  A call's return address
@@ -100,7 +111,7 @@ static int text_branches(const char *func, unsigned long target, bool tail_calls
 	for (p = start; p + ARCH_BRANCH_MAX_LEN <= start + size; p++) {
 		kind = arch_direct_branch(p, &dest, &len);
 		if (!tail_calls && arch_probed_branch(p, target)) {
-			err = insn_boundary(p);
+			err = func_insn_boundary(func, start, p);
 			if (err < 0)
 				return err;
 			if (err) {
@@ -115,12 +126,9 @@ static int text_branches(const char *func, unsigned long target, bool tail_calls
 		    (dest >= start && dest < start + size))
 			continue;
 		/* bytes inside another instruction that happen to match? */
-		err = insn_boundary(p);
-		if (err < 0) {
-			pr_err("cannot decode %s+%#lx on kernel %s (error %d); not loading\n",
-			       func, p - start, init_utsname()->release, err);
+		err = func_insn_boundary(func, start, p);
+		if (err < 0)
 			return err;
-		}
 		if (!err)
 			continue;
 		if (rets) {
