@@ -84,15 +84,35 @@ cs_load() {
 	insmod "$@"
 }
 
+# The module's files are read whole by mapfile, then split: bash's read on
+# a seekable file reads ahead and seeks back after each line, and a seek of
+# a seq_file to any offset but 0 renders the file again, from a new
+# snapshot of a table that may have changed meanwhile, which tears a row
+# (Documentation/cowstat.rst).  mapfile reads to the end and seeks nowhere;
+# a pipe from cat would add a fork to the counts being read.
+
 # summary's "key: value" lines into the associative array named $1.
 cs_read_summary() {
 	local -n into=$1
-	local key val
+	local -a lines
+	local l
 
 	into=()
-	while IFS=': ' read -r key val; do
-		into[$key]=$val
-	done <"$dbg/summary"
+	mapfile -t lines <"$dbg/summary"
+	for l in "${lines[@]}"; do
+		into[${l%%: *}]=${l#*: }
+	done
+}
+
+# How many values of the array named $1 equal $2.
+count_value() {
+	local -n of=$1
+	local v c=0
+
+	for v in "${of[@]}"; do
+		[ "$v" = "$2" ] && c=$((c + 1))
+	done
+	echo $c
 }
 
 # The column named $2 of table $1 (processes or exited, or a path) into
@@ -100,21 +120,21 @@ cs_read_summary() {
 cs_table_column() {
 	local file=$1 name=$2
 	local -n into=$3
-	local -a cols vals
-	local i col=-1
+	local -a lines cols vals
+	local i l col=-1
 
 	[ "${file#/}" != "$file" ] || file=$dbg/$file
 	into=()
-	{
-		read -r -a cols
-		for ((i = 0; i < ${#cols[@]}; i++)); do
-			[ "${cols[$i]}" = "$name" ] && col=$i
-		done
-		[ "$col" -ge 0 ] || return 1
-		while read -r -a vals; do
-			into[${vals[0]}]=${vals[$col]}
-		done
-	} <"$file"
+	mapfile -t lines <"$file" || return 1
+	read -r -a cols <<<"${lines[0]:-}"
+	for ((i = 0; i < ${#cols[@]}; i++)); do
+		[ "${cols[$i]}" = "$name" ] && col=$i
+	done
+	[ "$col" -ge 0 ] || return 1
+	for l in "${lines[@]:1}"; do
+		read -r -a vals <<<"$l"
+		into[${vals[0]}]=${vals[$col]}
+	done
 }
 
 # Add each counter column of table $1 to the array named $2, by column
@@ -123,18 +143,18 @@ cs_table_column() {
 cs_table_sums() {
 	local file=$1
 	local -n sums=$2
-	local -a cols vals
-	local i
+	local -a lines cols vals
+	local i l
 
 	[ "${file#/}" != "$file" ] || file=$dbg/$file
-	{
-		read -r -a cols
-		while read -r -a vals; do
-			for ((i = 3; i < ${#cols[@]}; i++)); do
-				sums[${cols[$i]}]=$((${sums[${cols[$i]}]:-0} + vals[i]))
-			done
+	mapfile -t lines <"$file" || return 1
+	read -r -a cols <<<"${lines[0]:-}"
+	for l in "${lines[@]:1}"; do
+		read -r -a vals <<<"$l"
+		for ((i = 3; i < ${#cols[@]}; i++)); do
+			sums[${cols[$i]}]=$((${sums[${cols[$i]}]:-0} + vals[i]))
 		done
-	} <"$file"
+	done
 }
 
 # The bpftrace tests' prologue: skip without the module, bpftrace or the
