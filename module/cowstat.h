@@ -65,11 +65,13 @@ struct cowstat_status {
 	u64 evicted;
 	size_t entry_bytes;
 	u64 pool_empty;
+	u64 swept;
 };
 
 /* track.c: the table of processes.  Safe to call from probe handlers. */
 extern unsigned int cowstat_max_tracked;
 extern unsigned int cowstat_history;
+extern unsigned int cowstat_sweep_secs;
 
 int cowstat_track_init(void);
 void cowstat_track_start(void);

@@ -62,6 +62,7 @@ static int summary_show(struct seq_file *m, void *data)
 	seq_printf(m, "pool_empty: %llu\n", st.pool_empty);
 	seq_printf(m, "lost: %llu\n", cowstat_probes_lost());
 	seq_printf(m, "kretprobe_hidden: %s\n", cowstat_return_hooks());
+	seq_printf(m, "swept: %llu\n", st.swept);
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 
 #define MAX_TRACKED_LIMIT BIT(20)
 #define HISTORY_LIMIT BIT(20)
+#define SWEEP_SECS_LIMIT 3600
 
 unsigned int cowstat_max_tracked = 8192;
 unsigned int cowstat_history = 1024;
@@ -46,6 +47,11 @@ static int history_set(const char *val, const struct kernel_param *kp)
 	return param_set_bounded(val, kp, 0, HISTORY_LIMIT);
 }
 
+static int sweep_secs_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_bounded(val, kp, 1, SWEEP_SECS_LIMIT);
+}
+
 static const struct kernel_param_ops max_tracked_ops = {
 	.set = max_tracked_set,
 	.get = param_get_uint,
@@ -56,10 +62,17 @@ static const struct kernel_param_ops history_ops = {
 	.get = param_get_uint,
 };
 
+static const struct kernel_param_ops sweep_secs_ops = {
+	.set = sweep_secs_set,
+	.get = param_get_uint,
+};
+
 module_param_cb(max_tracked, &max_tracked_ops, &cowstat_max_tracked, 0444);
 MODULE_PARM_DESC(max_tracked, "live processes tracked at once (1..1048576, default 8192)");
 module_param_cb(history, &history_ops, &cowstat_history, 0444);
 MODULE_PARM_DESC(history, "exited processes kept for reading (0..1048576, default 1024)");
+module_param_cb(sweep_secs, &sweep_secs_ops, &cowstat_sweep_secs, 0444);
+MODULE_PARM_DESC(sweep_secs, "seconds between sweeps for rows of processes gone unseen (1..3600, default 10)");
 
 static int __init cowstat_init(void)
 {
@@ -80,9 +93,9 @@ static int __init cowstat_init(void)
 	pr_warn("kernel %s is newer than %s, the newest series cowstat was tested on: a trial build (COWSTAT_UNTESTED=1), its numbers are unverified\n",
 		init_utsname()->release, COWSTAT_NEWEST_TESTED);
 #endif
-	pr_info("version %s loaded on %s (max_tracked=%u history=%u)\n",
+	pr_info("version %s loaded on %s (max_tracked=%u history=%u sweep_secs=%u)\n",
 		COWSTAT_VERSION, init_utsname()->release,
-		cowstat_max_tracked, cowstat_history);
+		cowstat_max_tracked, cowstat_history, cowstat_sweep_secs);
 	return 0;
 
 err_debugfs:

@@ -148,18 +148,22 @@ MODULE_PARM_DESC(selftest_wrong_function, "selftests only: make the do_wp_page c
  * selftest_missing_probe=0 leaves the missing probe out, so that the build
  * loads; selftest_no_reap=1 leaves the release_task() kretprobe out, so
  * that only sched_process_free moves rows, as for every release the
- * kretprobe misses.
+ * kretprobe misses; selftest_no_reap=2 leaves sched_process_free out too,
+ * so that only the sweep does.
  */
 static bool selftest_missing_probe = true;
 module_param(selftest_missing_probe, bool, 0444);
 MODULE_PARM_DESC(selftest_missing_probe, "selftests only: 0 leaves out the probe no kernel has");
-static bool selftest_no_reap;
-module_param(selftest_no_reap, bool, 0444);
-MODULE_PARM_DESC(selftest_no_reap, "selftests only: 1 leaves out the release_task probe");
+static unsigned int selftest_no_reap;
+module_param(selftest_no_reap, uint, 0444);
+MODULE_PARM_DESC(selftest_no_reap,
+		 "selftests only: 1 leaves out the release_task probe, 2 sched_process_free too");
 
 static bool selftest_left_out(const struct cowstat_probe *p)
 {
 	if (!selftest_missing_probe && !strcmp(p->spec.symbol, "cowstat_selftest_no_such_symbol"))
+		return true;
+	if (selftest_no_reap >= 2 && !strcmp(p->spec.symbol, "sched_process_free"))
 		return true;
 	return selftest_no_reap && !strcmp(p->spec.symbol, "release_task");
 }

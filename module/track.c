@@ -70,6 +70,7 @@ struct cowstat_proc {
 	u64 start;			/* leader's start_boottime */
 	pid_t pid;			/* tgid */
 	pid_t ppid;
+	bool sweep_suspect;		/* the last sweep found it gone; sweep only */
 	char comm[TASK_COMM_LEN];
 	atomic64_t count[CS_NR_COUNTERS];
 };
@@ -89,6 +90,7 @@ struct cowstat_table {
 static struct kmem_cache *proc_cache;
 static DEFINE_RAW_SPINLOCK(table_lock);
 static struct cowstat_table __rcu *cur_table;
+static unsigned long table_gen;		/* bumped by each reset, under table_lock */
 
 /*
  * Processes started before this boottime (module load or the last reset) get
@@ -97,10 +99,27 @@ static struct cowstat_table __rcu *cur_table;
  */
 static u64 epoch;
 
-static atomic64_t nr_dropped;		/* processes not tracked (no room) */
-static atomic64_t nr_dropped_events;	/* events of untracked processes */
+/*
+ * What was seen but not kept, per CPU so that a storm of drops on every CPU
+ * does not bounce one cache line; reset moves the baseline, as for totals.
+ */
+enum cowstat_miss {
+	MISS_DROPPED,		/* processes not tracked (no room) */
+	MISS_DROPPED_EVENTS,	/* events of untracked processes */
+	MISS_POOL_EMPTY,	/* entries wanted when the pool had none */
+	MISS_SWEPT,		/* rows the sweep moved: reaps no probe saw */
+	MISS_NR
+};
+
+static DEFINE_PER_CPU(u64 [MISS_NR], misses);
+static u64 misses_base[MISS_NR];	/* under table_lock */
 static atomic64_t nr_evicted;		/* exited entries pushed out of history */
-static atomic64_t nr_pool_empty;	/* entries wanted when the pool had none */
+
+/* this_cpu_inc() is one instruction on x86: safe from any context. */
+static void miss_count(enum cowstat_miss what)
+{
+	this_cpu_inc(misses[what]);
+}
 
 /* Totals count every event, tracked or not; reset moves the baseline. */
 static DEFINE_PER_CPU(u64 [CS_NR_COUNTERS], totals);
@@ -164,7 +183,7 @@ static struct cowstat_proc *pool_take(void)
 	struct llist_node *n = llist_del_first(&pool);
 
 	if (!n) {
-		atomic64_inc(&nr_pool_empty);
+		miss_count(MISS_POOL_EMPTY);
 		return NULL;
 	}
 	atomic_dec(&pool_nr);
@@ -311,7 +330,7 @@ static struct cowstat_proc *proc_get(struct task_struct *tsk)
 	if (start < READ_ONCE(epoch))
 		p = proc_create(tsk, task_ppid(tsk));
 	if (!p)
-		atomic64_inc(&nr_dropped_events);
+		miss_count(MISS_DROPPED_EVENTS);
 	return p;
 }
 
@@ -346,7 +365,7 @@ void cowstat_account_fork(struct task_struct *parent, struct task_struct *child,
 	rcu_read_lock();
 	p = proc_create(child, task_ppid(child));
 	if (!p)
-		atomic64_inc(&nr_dropped);
+		miss_count(MISS_DROPPED);
 	if (new_mm) {
 		this_cpu_add(totals[CS_FORK_INHERITED], shared);
 		if (p)
@@ -374,49 +393,68 @@ static void exited_trim(struct cowstat_table *t)
 }
 
 /*
- * The process (@tgid, @start) is gone: move its entry to exited.  @leader,
- * if known, gives the name it had when it died, after any exec.
+ * Move @p from processes to exited, unless a reset swapped the table or
+ * another reap moved it first.  @leader, if known, gives the name it had
+ * when it died, after any exec.  The sweep's moves are counted under the
+ * lock, so that summary's swept and exited always agree.  Caller is in an
+ * RCU read-side section.
  */
-void cowstat_process_reaped(pid_t tgid, u64 start, struct task_struct *leader)
+static void proc_move_exited(struct cowstat_proc *p, struct task_struct *leader,
+			     bool swept)
 {
 	struct cowstat_table *t;
-	struct cowstat_proc *p;
 	unsigned long flags;
+
+	raw_spin_lock_irqsave(&table_lock, flags);
+	t = table_locked();
+	if (p->table == t && !hlist_unhashed(&p->hnode)) {
+		hlist_del_init_rcu(&p->hnode);
+		t->nr_tracked--;
+		if (leader)
+			comm_copy(p->comm, leader);
+		list_add_tail_rcu(&p->exited, &t->exited);
+		t->nr_exited++;
+		exited_trim(t);
+		if (swept)
+			miss_count(MISS_SWEPT);
+	}
+	raw_spin_unlock_irqrestore(&table_lock, flags);
+}
+
+/* The process (@tgid, @start) is gone: move its entry to exited. */
+void cowstat_process_reaped(pid_t tgid, u64 start, struct task_struct *leader)
+{
+	struct cowstat_proc *p;
 
 	if (in_nmi())
 		return;
 	rcu_read_lock();
 	p = proc_lookup(rcu_dereference(cur_table), tgid, start);
-	if (p) {
-		raw_spin_lock_irqsave(&table_lock, flags);
-		t = table_locked();
-		/* A reset may have swapped the table, or another reap moved it. */
-		if (p->table == t && !hlist_unhashed(&p->hnode)) {
-			hlist_del_init_rcu(&p->hnode);
-			t->nr_tracked--;
-			if (leader)
-				comm_copy(p->comm, leader);
-			list_add_tail_rcu(&p->exited, &t->exited);
-			t->nr_exited++;
-			exited_trim(t);
-		}
-		raw_spin_unlock_irqrestore(&table_lock, flags);
-	}
+	if (p)
+		proc_move_exited(p, leader, false);
 	rcu_read_unlock();
 }
 
 /*
- * Has the process (@tgid, @start) been reaped?  Its leader leaves the pid's
+ * Does the process (@tgid, @start) still exist?  Its leader leaves the pid's
  * PIDTYPE_TGID list when it is released; a reused pid has another start.
+ * Caller is in an RCU read-side section.
  */
-void cowstat_process_check_reaped(pid_t tgid, u64 start)
+static bool process_exists(pid_t tgid, u64 start)
 {
 	struct task_struct *leader;
+
+	leader = pid_task(find_pid_ns(tgid, &init_pid_ns), PIDTYPE_TGID);
+	return leader && leader->start_boottime == start;
+}
+
+/* Has the process (@tgid, @start) been reaped?  Then move its entry. */
+void cowstat_process_check_reaped(pid_t tgid, u64 start)
+{
 	bool alive;
 
 	rcu_read_lock();
-	leader = pid_task(find_pid_ns(tgid, &init_pid_ns), PIDTYPE_TGID);
-	alive = leader && leader->start_boottime == start;
+	alive = process_exists(tgid, start);
 	rcu_read_unlock();
 	if (!alive)
 		cowstat_process_reaped(tgid, start, NULL);
@@ -445,6 +483,16 @@ static void totals_sum(u64 *sum)
 			sum[i] += per_cpu(totals, cpu)[i];
 }
 
+static void misses_sum(u64 *sum)
+{
+	int cpu, i;
+
+	memset(sum, 0, sizeof(u64) * MISS_NR);
+	for_each_possible_cpu(cpu)
+		for (i = 0; i < MISS_NR; i++)
+			sum[i] += per_cpu(misses, cpu)[i];
+}
+
 /*
  * Forget every entry: swap in an empty table under the lock, free the old
  * one's entries once no handler or reader can hold one.  Handlers that
@@ -462,11 +510,10 @@ int cowstat_reset(void)
 	old = table_locked();
 	rcu_assign_pointer(cur_table, new);
 	totals_sum(totals_base);
+	misses_sum(misses_base);
 	WRITE_ONCE(epoch, ktime_get_boottime_ns());
-	atomic64_set(&nr_dropped, 0);
-	atomic64_set(&nr_dropped_events, 0);
+	WRITE_ONCE(table_gen, table_gen + 1);
 	atomic64_set(&nr_evicted, 0);
-	atomic64_set(&nr_pool_empty, 0);
 	raw_spin_unlock_irqrestore(&table_lock, flags);
 	synchronize_rcu();
 	table_free(old);
@@ -476,6 +523,7 @@ int cowstat_reset(void)
 
 void cowstat_get_status(struct cowstat_status *st)
 {
+	u64 miss[MISS_NR];
 	struct cowstat_table *t;
 	unsigned long flags;
 	int i;
@@ -486,13 +534,17 @@ void cowstat_get_status(struct cowstat_status *st)
 	totals_sum(st->totals);
 	for (i = 0; i < CS_NR_COUNTERS; i++)
 		st->totals[i] -= totals_base[i];
+	misses_sum(miss);
+	for (i = 0; i < MISS_NR; i++)
+		miss[i] -= misses_base[i];
 	st->tracked = t->nr_tracked;
 	st->exited = t->nr_exited;
 	raw_spin_unlock_irqrestore(&table_lock, flags);
-	st->dropped = atomic64_read(&nr_dropped);
-	st->dropped_events = atomic64_read(&nr_dropped_events);
+	st->dropped = miss[MISS_DROPPED];
+	st->dropped_events = miss[MISS_DROPPED_EVENTS];
+	st->pool_empty = miss[MISS_POOL_EMPTY];
+	st->swept = miss[MISS_SWEPT];
 	st->evicted = atomic64_read(&nr_evicted);
-	st->pool_empty = atomic64_read(&nr_pool_empty);
 	st->entry_bytes = kmem_cache_size(proc_cache);
 }
 
@@ -553,6 +605,60 @@ struct cowstat_snapshot *cowstat_snapshot(bool exited)
 	return snap;
 }
 
+/* --- the sweep: rows of processes that no probe saw go -------------------- */
+
+/*
+ * Every reap is seen by a probe: release_task() or, a grace period later,
+ * sched_process_free.  The sweep is the net under both, for what neither
+ * can see (an NMI, a probe that lost its instance and its backstop, a
+ * kernel bug): every cowstat_sweep_secs a delayed work, never a handler,
+ * walks the live table and moves the rows of processes that no longer exist,
+ * by (tgid, start), counting each in swept.  A row moves only when two
+ * passes in a row found it gone, so a reap still on its way through the
+ * probes (one grace period) is never taken for a missed one.  It walks
+ * SWEEP_CHUNK buckets per RCU read-side section and reschedules between.
+ */
+#define SWEEP_CHUNK 256
+
+unsigned int cowstat_sweep_secs = 10;
+
+static void sweep_run(struct work_struct *work);
+static DECLARE_DELAYED_WORK(sweep_work, sweep_run);
+static bool sweep_stopped;
+
+static void sweep_run(struct work_struct *work)
+{
+	unsigned long gen = READ_ONCE(table_gen), bkt = 0, end;
+	struct cowstat_table *t;
+	struct cowstat_proc *p;
+
+	for (;;) {
+		rcu_read_lock();
+		t = rcu_dereference(cur_table);
+		/* A reset started the table over: leave it to the next pass. */
+		if (READ_ONCE(table_gen) != gen || bkt >= (1UL << t->bits)) {
+			rcu_read_unlock();
+			break;
+		}
+		end = min(bkt + SWEEP_CHUNK, 1UL << t->bits);
+		for (; bkt < end; bkt++)
+			hlist_for_each_entry_rcu(p, &t->buckets[bkt], hnode) {
+				/* hlist_del_init_rcu() keeps ->next: walk on */
+				if (process_exists(p->pid, p->start))
+					p->sweep_suspect = false;
+				else if (!p->sweep_suspect)
+					p->sweep_suspect = true;
+				else
+					proc_move_exited(p, NULL, true);
+			}
+		rcu_read_unlock();
+		cond_resched();
+	}
+	if (!READ_ONCE(sweep_stopped))
+		queue_delayed_work(system_unbound_wq, &sweep_work,
+				   cowstat_sweep_secs * HZ);
+}
+
 int cowstat_track_init(void)
 {
 	struct cowstat_table *t;
@@ -590,11 +696,16 @@ err_out:
 void cowstat_track_start(void)
 {
 	WRITE_ONCE(epoch, ktime_get_boottime_ns());
+	WRITE_ONCE(sweep_stopped, false);
+	queue_delayed_work(system_unbound_wq, &sweep_work, cowstat_sweep_secs * HZ);
 }
 
 /* After the probes and the readers are gone: free every entry. */
 void cowstat_track_exit(void)
 {
+	/* The sweep re-arms itself until it sees sweep_stopped. */
+	WRITE_ONCE(sweep_stopped, true);
+	cancel_delayed_work_sync(&sweep_work);
 	WRITE_ONCE(pool_stopped, true);
 	cancel_work_sync(&pool_work);
 	table_free(rcu_dereference_protected(cur_table, true));

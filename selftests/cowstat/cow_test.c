@@ -18,27 +18,28 @@
 
 #include "cow_test.h"
 
-/* summary's lost into e->lost. */
-static int cow_env_lost(struct cow_env *e)
+/* summary's lost and swept into e. */
+static int cow_env_unseen(struct cow_env *e)
 {
 	struct cs_summary s;
 	int ret = cs_read_summary(e->ws, &s);
 
 	if (ret)
 		return ret;
-	if (!s.found[CS_LOST])
+	if (!s.found[CS_LOST] || !s.found[CS_SWEPT])
 		return -EPROTO;
 	e->lost = s.v[CS_LOST];
+	e->swept = s.v[CS_SWEPT];
 	return 0;
 }
 
-long long cow_env_lost_since(struct cow_env *e)
+long long cow_env_grew(struct cow_env *e, enum cs_counter key)
 {
-	u64 before = e->lost;
+	u64 before = key == CS_LOST ? e->lost : e->swept;
 
-	if (!e->ws || cow_env_lost(e))
+	if (!e->ws || cow_env_unseen(e))
 		return -1;
-	return e->lost - before;
+	return (key == CS_LOST ? e->lost : e->swept) - before;
 }
 
 int cow_env_setup(struct cow_env *e, const char **why)
@@ -67,7 +68,7 @@ int cow_env_setup(struct cow_env *e, const char **why)
 	if (pipe(e->ks.go))
 		return -errno;
 	*why = "reading summary";
-	ret = cow_env_lost(e);
+	ret = cow_env_unseen(e);
 	if (ret)
 		return ret;
 	/* The harness forked us with the module loaded: we have a row. */

@@ -75,6 +75,7 @@ struct cow_env {
 	struct kidset ks;
 	void *gstack;
 	u64 lost;		/* summary's lost at setup */
+	u64 swept;		/* summary's swept at setup */
 };
 
 /*
@@ -84,17 +85,24 @@ struct cow_env {
 int cow_env_setup(struct cow_env *e, const char **why);
 /* Kills and reaps the children left, frees everything. */
 void cow_env_teardown(struct cow_env *e);
-/* How much summary's lost grew since the setup (-1: cannot read it). */
-long long cow_env_lost_since(struct cow_env *e);
+/*
+ * How much summary's lost (CS_LOST) or swept (CS_SWEPT) grew since the
+ * setup (-1: cannot read it).
+ */
+long long cow_env_grew(struct cow_env *e, enum cs_counter key);
 
 /*
  * The body of every FIXTURE_TEARDOWN: no test may make a probe hit that the
- * module could not count, whatever the test asserts itself.
+ * module could not count, nor a reap that only the sweep found, whatever
+ * the test asserts itself.
  */
 #define COW_ENV_TEARDOWN(e) do {					\
-	if (!(e)->skip)							\
-		EXPECT_EQ(0, cow_env_lost_since(e))			\
+	if (!(e)->skip) {						\
+		EXPECT_EQ(0, cow_env_grew(e, CS_LOST))			\
 			TH_LOG("summary's lost grew during the test");	\
+		EXPECT_EQ(0, cow_env_grew(e, CS_SWEPT))			\
+			TH_LOG("summary's swept grew during the test");	\
+	}								\
 	cow_env_teardown(e);						\
 } while (0)
 

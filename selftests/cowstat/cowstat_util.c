@@ -18,7 +18,7 @@ const char *const cs_names[CS_SUM_NR] = {
 	"cow_zero", "cow_file", "cow_reuses", "cow_thp", "cow_hugetlb",
 	"copied_bytes",
 	"tracked", "exited", "max_tracked", "history", "dropped",
-	"dropped_events", "evicted", "pool_empty", "lost",
+	"dropped_events", "evicted", "pool_empty", "lost", "swept",
 };
 
 /*

@@ -73,6 +73,7 @@ enum cs_counter {
 	CS_EVICTED,
 	CS_POOL_EMPTY,
 	CS_LOST,
+	CS_SWEPT,
 	CS_SUM_NR,
 };
 

@@ -41,9 +41,10 @@ kmemleak=/sys/kernel/debug/kmemleak
 # This runner's tests, in order: the plan (1..N) and every result line
 # are checked against this list (functions.sh).
 names=(setup insmod_refuses_max_tracked=0 insmod_refuses_max_tracked=-1
-       insmod_refuses_history=99999999999
+       insmod_refuses_history=99999999999 insmod_refuses_sweep_secs=0
        insmod_fails_on_missing_required_probe insmod_fails_on_wrong_function
-       rows_move_without_release_task insmod_refuses_probed_copy_site insmod "${c_tests[@]}" cow_faults_bpftrace return_hooks stress cowstat_tool hardening
+       rows_move_without_release_task rows_swept_without_reap_probes
+       insmod_refuses_probed_copy_site insmod "${c_tests[@]}" cow_faults_bpftrace return_hooks stress cowstat_tool hardening
        bounds reload_10x_under_stress reset_forgets_dead_processes
        control_from_shell rmmod insmod_with_parameters final_rmmod
        kmemleak_after_unload)
@@ -122,7 +123,7 @@ bad_param() {
 	echo "$lines" | sed 's/^/# dmesg: /'
 	return 0
 }
-for p in max_tracked=0 max_tracked=-1 history=99999999999; do
+for p in max_tracked=0 max_tracked=-1 history=99999999999 sweep_secs=0; do
 	bad_param "$p"
 	result $? "insmod_refuses_$p"
 done
@@ -197,17 +198,8 @@ esac
 # kretprobe (selftest_missing_probe=0 selftest_no_reap=1), as if every
 # release had found the kretprobe out of instances: every row must still
 # move to exited, by the sched_process_free tracepoint, a grace period late.
-count_value() {
-	local -n of=$1
-	local v c=0
-
-	for v in "${of[@]}"; do
-		[ "$v" = "$2" ] && c=$((c + 1))
-	done
-	echo $c
-}
 late_reap() {
-	local -A live dead
+	local -A live dead sum
 	local n=40 sh_pid tries nl nd rc=0
 	[ -r "$missing_ko" ] || { log "no $missing_ko: make selftest-modules"; return 2; }
 	cs_load "$missing_ko" selftest_missing_probe=0 selftest_no_reap=1 || return 1
@@ -236,6 +228,12 @@ late_reap() {
 	if [ "$nl" -ne 0 ] || [ "$nd" -ne $n ] || [ -z "${dead[$sh_pid]:-}" ]; then
 		rc=1
 	fi
+	# the tracepoint moved them, not the sweep (two passes 10 s apart)
+	cs_read_summary sum
+	if [ "${sum[swept]:-x}" != 0 ]; then
+		log "swept: ${sum[swept]:-missing}, want 0"
+		rc=1
+	fi
 	cs_unload || rc=1
 	return $rc
 }
@@ -244,6 +242,68 @@ case $? in
 0) ok rows_move_without_release_task ;;
 2) skip rows_move_without_release_task "test module not built" ;;
 *) not_ok rows_move_without_release_task ;;
+esac
+
+# The same build without any reap probe (selftest_no_reap=2), as if every
+# probe had missed every reap: rows stay in processes until the sweep
+# (sweep_secs=3) finds their processes gone on two passes in a row, then
+# move to exited, each counted in swept.  With no probe to move them, every
+# row in exited is one the sweep moved: swept equals exited exactly.
+sweep_reap() {
+	local -A live dead sum
+	local n=10 secs=3 sh_pid tries nl nd t0 t1 rc=0
+	[ -r "$missing_ko" ] || { log "no $missing_ko: make selftest-modules"; return 2; }
+	cs_load "$missing_ko" selftest_missing_probe=0 selftest_no_reap=2 sweep_secs=$secs \
+		history=65536 || return 1
+	if ! grep -q '^probe\.release_task: registered=no ' "$dbg/summary" ||
+	   ! grep -q '^probe\.sched_process_free: registered=no ' "$dbg/summary"; then
+		log "a reap probe is registered all the same"
+		rc=1
+	fi
+	t0=$(date +%s%N)
+	sh_pid=$(sh -c 'i=0; while [ $i -lt '$n' ]; do /bin/true & i=$((i + 1)); done
+			wait; echo $$')
+	if [ -z "$sh_pid" ]; then
+		log "the shell of the $n children printed no pid"
+		cs_unload
+		return 1
+	fi
+	cs_table_column processes ppid live
+	t1=$(date +%s%N)
+	nl=$(count_value live "$sh_pid")
+	# A row moves a whole period after its death at the earliest.
+	if [ $((t1 - t0)) -lt $((secs * 1000000000)) ]; then
+		log "$nl of $n children of $sh_pid in processes right after their reap"
+		[ "$nl" -eq $n ] || rc=1
+	else
+		log "reading processes took $(((t1 - t0) / 1000000)) ms, more than a sweep" \
+		    "period: not checking that the rows stayed"
+	fi
+	for tries in $(seq 150); do
+		cs_table_column processes ppid live
+		cs_table_column exited ppid dead
+		nl=$(count_value live "$sh_pid")
+		nd=$(count_value dead "$sh_pid")
+		[ "$nl" -eq 0 ] && [ -n "${dead[$sh_pid]:-}" ] && break
+		sleep 0.1
+	done
+	cs_read_summary sum
+	log "$n children of $sh_pid: $nl rows left in processes, $nd in exited" \
+	    "(read $tries times); the shell's own row ${dead[$sh_pid]:+in exited};" \
+	    "swept ${sum[swept]:-missing}, exited ${sum[exited]:-missing}," \
+	    "evicted ${sum[evicted]:-missing}"
+	if [ "$nl" -ne 0 ] || [ "$nd" -ne $n ] || [ -z "${dead[$sh_pid]:-}" ] ||
+	   [ "${sum[evicted]:-x}" != 0 ] || [ "${sum[swept]:-x}" != "${sum[exited]:-y}" ]; then
+		rc=1
+	fi
+	cs_unload || rc=1
+	return $rc
+}
+sweep_reap
+case $? in
+0) ok rows_swept_without_reap_probes ;;
+2) skip rows_swept_without_reap_probes "test module not built" ;;
+*) not_ok rows_swept_without_reap_probes ;;
 esac
 
 # A kprobe on a copy site's call instruction, there before the load, hides
@@ -486,12 +546,13 @@ result $? rmmod
 
 # Load with explicit parameters, they show in summary; unload again
 params() {
-	local mt hi
-	insmod "$ko" max_tracked=1 history=0 || return 1
+	local mt hi sw
+	insmod "$ko" max_tracked=1 history=0 sweep_secs=3600 || return 1
 	mt=$(sed -n 's/^max_tracked: //p' "$dbg/summary")
 	hi=$(sed -n 's/^history: //p' "$dbg/summary")
-	log "max_tracked=$mt history=$hi"
-	[ "$mt" = 1 ] && [ "$hi" = 0 ]
+	sw=$(cat /sys/module/cowstat/parameters/sweep_secs)
+	log "max_tracked=$mt history=$hi sweep_secs=$sw"
+	[ "$mt" = 1 ] && [ "$hi" = 0 ] && [ "$sw" = 3600 ]
 }
 params
 result $? insmod_with_parameters
