@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * cowstat selftests of the kinds of write fault: unshare (not a write), the
- * zero page, private and shared file mappings.
+ * zero page, private and shared file mappings, userfaultfd write-protect.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
 
@@ -288,6 +293,129 @@ TEST_F_TIMEOUT(cowstat, file_mappings, TMO)
 	munmap(mb, nb * PG);
 	munmap(mc, nc * PG);
 	close(fd);
+}
+
+/*
+ * The userfaultfd handler thread: one write-protect fault, resolved by
+ * lifting the protection of its page, then it returns.  Its stack and
+ * *u were written before the measuring window, so it faults on nothing.
+ */
+struct uffd_job {
+	int uffd;
+	int events;		/* messages read */
+	int wp_faults;		/* ... of which write-protect faults */
+	int err;		/* errno of a failed read or ioctl */
+};
+
+static void *uffd_resolve_one(void *arg)
+{
+	struct uffd_job *u = arg;
+	struct pollfd pfd = { .fd = u->uffd, .events = POLLIN };
+	struct uffdio_writeprotect wp;
+	struct uffd_msg msg;
+	ssize_t r;
+
+	/* non-blocking, as poll() on a userfaultfd needs */
+	do {
+		r = poll(&pfd, 1, -1);
+		if (r > 0)
+			r = read(u->uffd, &msg, sizeof(msg));
+	} while (r < 0 && (errno == EINTR || errno == EAGAIN));
+	if (r != sizeof(msg)) {
+		u->err = r < 0 ? errno : EPROTO;
+		return NULL;
+	}
+	u->events++;
+	if (msg.event == UFFD_EVENT_PAGEFAULT &&
+	    (msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP))
+		u->wp_faults++;
+	wp.range.start = msg.arg.pagefault.address & ~(u64)(PG - 1);
+	wp.range.len = PG;
+	wp.mode = 0;
+	if (ioctl(u->uffd, UFFDIO_WRITEPROTECT, &wp))
+		u->err = errno;
+	return NULL;
+}
+
+/*
+ * A userfaultfd write-protect fault is not copy-on-write: do_wp_page()
+ * hands it to the handler thread, which lifts the protection, and the
+ * write is retried.  The page is exclusive, so the retry, if the kernel
+ * left the entry read-only, reuses it in place (a COW fault and a reuse);
+ * if it made the entry writable, there is no second fault.  Either way
+ * cow_faults equals cow_reuses, nothing is copied and the page keeps its
+ * frame: the handed-off fault itself is in no counter.  Three pages are
+ * protected, one is written.
+ */
+TEST_F_TIMEOUT(cowstat, uffd_wp_not_counted, TMO)
+{
+	const size_t n = 3, w = 1;
+	struct ws *ws = self->e.ws;
+	struct measure m = { .ws = ws };
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_PAGEFAULT_FLAG_WP };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_WP };
+	struct uffdio_writeprotect wp = { .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+	struct uffd_job u = { .uffd = -1 };
+	struct pollfd pfd;
+	u64 pfn[3];
+	pthread_t th;
+	char *r;
+	size_t i;
+
+	BAIL_IF_SKIPPED();
+	u.uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (u.uffd < 0)
+		SKIP(return, "userfaultfd: %s", strerror(errno));
+	if (ioctl(u.uffd, UFFDIO_API, &api) ||
+	    !(api.features & UFFD_FEATURE_PAGEFAULT_FLAG_WP)) {
+		close(u.uffd);
+		SKIP(return, "no userfaultfd write-protect in this kernel");
+	}
+	r = mmap(NULL, n * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r);
+	ASSERT_EQ(0, keep_4k_pages(r, n * PG)) TH_LOG("MADV_NOHUGEPAGE: %s", strerror(errno));
+	memset(r, 0x11, n * PG);
+	reg.range.start = (unsigned long)r;
+	reg.range.len = n * PG;
+	if (ioctl(u.uffd, UFFDIO_REGISTER, &reg)) {
+		close(u.uffd);
+		munmap(r, n * PG);
+		SKIP(return, "UFFDIO_REGISTER_MODE_WP on anonymous memory: %s", strerror(errno));
+	}
+	wp.range = reg.range;
+	ASSERT_EQ(0, ioctl(u.uffd, UFFDIO_WRITEPROTECT, &wp)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, pagemap_region(r, n, ws->pm));
+	for (i = 0; i < n; i++) {
+		ASSERT_TRUE(HAS(ws->pm[i], PM_PRESENT));
+		ASSERT_TRUE(HAS(ws->pm[i], PM_EXCLUSIVE));
+		pfn[i] = ws->pm[i] & PM_PFN_MASK;
+		ASSERT_NE(0ULL, pfn[i]) TH_LOG("PFNs hidden");
+	}
+	ASSERT_EQ(0, pthread_create(&th, NULL, uffd_resolve_one, &u));
+
+	MEASURE(&m)
+		r[w * PG + 7] = 0x22;
+
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	ASSERT_MEASURED(&m);
+	EXPECT_EQ(0, u.err) TH_LOG("handler: %s", strerror(u.err));
+	EXPECT_EQ(1, u.events);
+	EXPECT_EQ(1, u.wp_faults);
+	pfd = (struct pollfd){ .fd = u.uffd, .events = POLLIN };
+	EXPECT_EQ(0, poll(&pfd, 1, 0)) TH_LOG("a second userfaultfd message");
+	EXPECT_DELTAS(m.a, m.b,
+		      [CS_COW_FAULTS] = ANY("the retried write faults again only where the kernel left the entry read-only"),
+		      [CS_COW_REUSES] = ANY("as many as cow_faults, checked below"));
+	EXPECT_EQ(D(m.a, m.b, CS_COW_FAULTS), D(m.a, m.b, CS_COW_REUSES));
+	EXPECT_GE(1, D(m.a, m.b, CS_COW_FAULTS));
+	EXPECT_EQ(0x22, r[w * PG + 7]);
+	ASSERT_EQ(0, pagemap_region(r, n, ws->pm));
+	for (i = 0; i < n; i++) {
+		EXPECT_TRUE(HAS(ws->pm[i], PM_EXCLUSIVE));
+		EXPECT_EQ(pfn[i], ws->pm[i] & PM_PFN_MASK);
+	}
+	close(u.uffd);
+	munmap(r, n * PG);
 }
 
 TEST_HARNESS_MAIN
