@@ -14,6 +14,10 @@
  * - the hugetlb write fault: hugetlb_cow() without fault flags before
  *   5.19, hugetlb_wp() with them since (the same commit), then taking the
  *   vm_fault: see compat_hugetlb_wp_args().
+ * - KSM's unmerge, break_ksm(): a write fault (FAULT_FLAG_WRITE |
+ *   FAULT_FLAG_REMOTE) before 6.2, an unshare (FAULT_FLAG_UNSHARE) since
+ *   (6.2, "mm/ksm: use FAULT_FLAG_UNSHARE instead of FAULT_FLAG_WRITE in
+ *   break_ksm()"): see COMPAT_BREAK_KSM_WRITES.
  *
  * One difference is a configuration's, not a version's: kretprobes and
  * fprobe exit handlers keep the return addresses they hide on the task's
@@ -44,6 +48,14 @@
 #if LINUX_VERSION_CODE < KERNEL_VERSION(5, 10, 0)
 #error "cowstat supports Linux 5.10 and later"
 #endif
+
+/*
+ * Before 6.2 KSM unmerges a page by a write fault of its own, which
+ * do_wp_page() cannot tell from a write: a probe on break_ksm() notes the
+ * page as an unshare first, so that it counts as one, as since 6.2.
+ */
+#define COMPAT_BREAK_KSM_WRITES \
+	(IS_ENABLED(CONFIG_KSM) && LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0))
 
 /*
  * Anonymous pages (MM_ANONPAGES, in base pages) mapped by @mm, exactly, for

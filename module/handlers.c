@@ -306,6 +306,18 @@ static bool unshare_note_add(struct vm_area_struct *vma, unsigned long address)
 }
 NOKPROBE_SYMBOL(unshare_note_add);
 
+/* Did current note this very page (break_ksm() before 6.2)? */
+static bool unshare_note_is(struct vm_area_struct *vma, unsigned long address)
+{
+	struct unshare_note *note;
+
+	if (likely(!atomic_read(&nr_unshare_notes)))
+		return false;
+	note = unshare_note_find(current);
+	return note && note->vma == vma && note->address == address;
+}
+NOKPROBE_SYMBOL(unshare_note_is);
+
 /* Is this copy the unshare current noted?  Then the note is used up. */
 static bool unshare_note_take(struct vm_area_struct *vma, unsigned long address)
 {
@@ -338,6 +350,9 @@ int wp_fault_pre(struct kprobe *kp, struct pt_regs *regs)
 			kprobe_lost(kp);
 		return 0;
 	}
+	/* KSM unmerging by a write fault: an unshare, see break_ksm_pre() */
+	if ((vmf->flags & FAULT_FLAG_REMOTE) && unshare_note_is(vmf->vma, vmf->address))
+		return 0;
 	unshare_note_drop(current);
 	if (compat_uffd_wp_fault(vmf))
 		return 0;
@@ -345,6 +360,27 @@ int wp_fault_pre(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 NOKPROBE_SYMBOL(wp_fault_pre);
+
+/*
+ * break_ksm(vma, addr): KSM unmerges the page at addr, from madvise
+ * (MADV_UNMERGEABLE), a write of 2 to /sys/kernel/mm/ksm/run, or ksmd
+ * undoing a merge.  That copies the page but is no write of the process's.
+ * Since 6.2 its fault says so (FAULT_FLAG_UNSHARE); before, it is a write
+ * fault with FAULT_FLAG_REMOTE, which this note turns into an unshare: the
+ * fault and its copy count nowhere, on every kernel alike.  A note that
+ * cannot be made shows in lost, as the copy then counts as a write's.
+ */
+int break_ksm_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct vm_area_struct *vma =
+		(struct vm_area_struct *)regs_get_kernel_argument(regs, 0);
+	unsigned long address = regs_get_kernel_argument(regs, 1) & PAGE_MASK;
+
+	if (!unshare_note_add(vma, address))
+		kprobe_lost(kp);
+	return 0;
+}
+NOKPROBE_SYMBOL(break_ksm_pre);
 
 int wp_reuse_pre(struct kprobe *kp, struct pt_regs *regs)
 {

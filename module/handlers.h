@@ -68,6 +68,7 @@ int finish_fault_entry(struct kretprobe_instance *ri, struct pt_regs *regs);
 int thp_fault_pre(struct kprobe *kp, struct pt_regs *regs);
 int hugetlb_wp_entry(struct kretprobe_instance *ri, struct pt_regs *regs);
 int hugetlb_wp_return(struct kretprobe_instance *ri, struct pt_regs *regs);
+int break_ksm_pre(struct kprobe *kp, struct pt_regs *regs);
 
 /* A hit a probe saw but could not count: shows in its nmissed (probes.c). */
 void kprobe_lost(struct kprobe *kp);

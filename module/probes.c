@@ -123,6 +123,14 @@ static struct cowstat_probe probes[] = {
 		    .entry = hugetlb_wp_entry, .ret = hugetlb_wp_return,
 		    .data_size = sizeof(struct hugetlb_data), .maxactive = 16 },
 	  .required = IS_ENABLED(CONFIG_HUGETLB_PAGE) },
+#if COMPAT_BREAK_KSM_WRITES
+	/* before 6.2 only: KSM's unmerge faults as a write */
+	{ .spec = { .symbol = "break_ksm",
+		    .callers = FUNCS("unmerge_ksm_pages", "break_cow", "ksm_madvise",
+				     "unmerge_and_remove_all_rmap_items"),
+		    .pre = break_ksm_pre },
+	  .required = true },
+#endif
 #ifdef COWSTAT_SELFTEST_MISSING_PROBE
 	/*
 	 * Only in the selftests' second build (make selftest-modules): a

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * cowstat selftests of the kinds of write fault: unshare (not a write), the
- * zero page, private and shared file mappings, userfaultfd write-protect.
+ * zero page, private and shared file mappings, userfaultfd write-protect,
+ * KSM pages written and unmerged.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -415,6 +416,136 @@ TEST_F_TIMEOUT(cowstat, uffd_wp_not_counted, TMO)
 		EXPECT_EQ(pfn[i], ws->pm[i] & PM_PFN_MASK);
 	}
 	close(u.uffd);
+	munmap(r, n * PG);
+}
+
+#define KSM_SYSFS "/sys/kernel/mm/ksm/"
+
+static int ksm_get(const char *name, long *v)
+{
+	char path[64], buf[32];
+	int fd, n;
+
+	snprintf(path, sizeof(path), KSM_SYSFS "%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	return sscanf(buf, "%ld", v) == 1 ? 0 : -EPROTO;
+}
+
+static int ksm_set(const char *name, long v)
+{
+	char path[64], buf[32];
+	int fd, n, ret = 0;
+
+	snprintf(path, sizeof(path), KSM_SYSFS "%s", name);
+	n = snprintf(buf, sizeof(buf), "%ld\n", v);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, buf, n) != n)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Have all @n pages of @r been merged into one KSM page?  Its frame in *pfn. */
+static bool ksm_merged(struct ws *ws, char *r, size_t n, u64 *pfn)
+{
+	u64 fl;
+	size_t i;
+
+	if (pagemap_region(r, n, ws->pm))
+		return false;
+	*pfn = ws->pm[0] & PM_PFN_MASK;
+	for (i = 0; i < n; i++)
+		if (!HAS(ws->pm[i], PM_PRESENT) || (ws->pm[i] & PM_PFN_MASK) != *pfn)
+			return false;
+	return *pfn && !kpageflags_get(*pfn, 1, &fl) && HAS(fl, KPF(KPF_KSM));
+}
+
+/*
+ * KSM: n identical pages merged into one KSM page.  A write to one is a
+ * copy-on-write copy like any other (cow_faults, cow_copies).  Unmerging
+ * the rest (MADV_UNMERGEABLE) copies each of them too, but that is no
+ * write: it counts nowhere, on every kernel (before 6.2 its fault is a
+ * write fault, which the module's break_ksm() probe turns into an unshare;
+ * since 6.2 it is an unshare fault).  ksmd is stopped once the pages are
+ * merged, so that nothing merges again meanwhile.
+ */
+TEST_F_TIMEOUT(cowstat, ksm_write_copies_unmerge_not_counted, TMO)
+{
+	const size_t n = 16, k = 5;
+	struct ws *ws = self->e.ws;
+	struct measure m = { .ws = ws }, m2 = { .ws = ws };
+	long run, scan, sleep_ms;
+	u64 kpfn = 0;
+	bool merged = false;
+	char *r;
+	size_t i;
+	int tries;
+
+	BAIL_IF_SKIPPED();
+	if (ksm_get("run", &run))
+		SKIP(return, "no KSM in this kernel (no " KSM_SYSFS "run)");
+	ASSERT_EQ(0, ksm_get("pages_to_scan", &scan));
+	ASSERT_EQ(0, ksm_get("sleep_millisecs", &sleep_ms));
+	r = mmap(NULL, n * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r);
+	ASSERT_EQ(0, keep_4k_pages(r, n * PG)) TH_LOG("MADV_NOHUGEPAGE: %s", strerror(errno));
+	memset(r, 0x5a, n * PG);
+	ASSERT_EQ(0, madvise(r, n * PG, MADV_MERGEABLE)) TH_LOG("%s", strerror(errno));
+
+	ASSERT_EQ(0, ksm_set("pages_to_scan", 4096));
+	ASSERT_EQ(0, ksm_set("sleep_millisecs", 20));
+	ASSERT_EQ(0, ksm_set("run", 1));
+	for (tries = 0; tries < 600 && !merged; tries++) {
+		usleep(50000);
+		merged = ksm_merged(ws, r, n, &kpfn);
+	}
+	/* stop ksmd before any check can fail, then put its settings back */
+	ksm_set("run", 0);
+	ksm_set("pages_to_scan", scan);
+	ksm_set("sleep_millisecs", sleep_ms);
+	ASSERT_TRUE(merged) TH_LOG("the %zu pages were not merged in 30 s", n);
+	TH_LOG("%zu pages merged into one KSM page after %d polls", n, tries);
+
+	MEASURE(&m)
+		for (i = 0; i < k; i++)
+			r[i * PG + 1] = 0x11;
+
+	ASSERT_MEASURED(&m);
+	EXPECT_DELTAS(m.a, m.b, [CS_COW_FAULTS] = IS(k), [CS_COW_COPIES] = IS(k),
+		      [CS_COPIED_BYTES] = IS(k * PG));
+
+	MEASURE(&m2)
+		EXPECT_EQ(0, madvise(r, n * PG, MADV_UNMERGEABLE));
+
+	ASSERT_MEASURED(&m2);
+	EXPECT_DELTAS(m2.a, m2.b);
+
+	/*
+	 * Every page is now a page of its own, contents kept: exclusive (a
+	 * KSM page never is) and on a frame of its own.  Not by KPF_KSM,
+	 * which 6.12's /proc/kpageflags sets for every anonymous page.
+	 */
+	ASSERT_EQ(0, pagemap_region(r, n, ws->pm));
+	for (i = 0; i < n; i++) {
+		u64 pfn = ws->pm[i] & PM_PFN_MASK;
+		size_t j;
+
+		EXPECT_TRUE(HAS(ws->pm[i], PM_EXCLUSIVE));
+		EXPECT_NE(kpfn, pfn);
+		for (j = 0; j < i; j++)
+			EXPECT_NE(ws->pm[j] & PM_PFN_MASK, pfn);
+		EXPECT_EQ(i < k ? 0x11 : 0x5a, r[i * PG + 1]);
+		EXPECT_EQ(0x5a, r[i * PG]);
+	}
 	munmap(r, n * PG);
 }
 
