@@ -9,7 +9,10 @@
 # events ("bpftrace") -- with the order of the configurations rotated from
 # round to round, so slow drift in the machine hits all three alike.  Prints
 # one line per run, "bench: CONFIG WORKLOAD NANOSECONDS", and at the end the
-# time to read `processes` with many processes tracked, and entry_bytes.
+# time to read `processes` with many processes tracked, and entry_bytes;
+# then the scale runs (bench: scale-...): max_tracked=1048576, fork-write
+# with 100 and with COWBENCH_SCALE (100,000) idle tracked processes, those
+# all tracked exactly, reading them, the longest table-lock hold.
 
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -94,4 +97,52 @@ done
 echo "bench: entry_bytes $(sed -n 's/^entry_bytes: //p' "$dbg/summary")"
 kill "$SPAWN_PID"
 wait "$SPAWN_PID" || true
+rmmod cowstat
+
+# Scale.  A row per idle process costs nothing on the fault path (one hash
+# lookup), so fork-write must not slow down with the table full; one
+# 100,000-row read must stay short and take the table lock not at all.
+scale_count=${COWBENCH_SCALE:-100000}
+scale_rounds=${COWBENCH_SCALE_ROUNDS:-$rounds}
+echo 4194304 >/proc/sys/kernel/pid_max
+echo $((scale_count * 2 + 100000)) >/proc/sys/kernel/threads-max
+if insmod "$ko" max_tracked=1048576; then
+	echo "bench: scale-load ok"
+else
+	echo "bench: scale-load failed"
+	exit 1
+fi
+summary_value() { sed -n "s/^$1: //p" "$dbg/summary"; }
+# The pid of the cowbench spawn process under coproc $1's pid.
+spawner() {
+	if [ "$(cat "/proc/$1/comm")" = cowbench ]; then
+		echo "$1"
+	else
+		pgrep -x -P "$1" cowbench
+	fi
+}
+scale_idle() {
+	local n=$1 line sp rows
+	coproc IDLE { "$bench" spawn "$n"; }
+	read -r line <&"${IDLE[0]}"
+	sp=$(spawner "$IDLE_PID")
+	rows=$(awk -v p="$sp" 'NR > 1 && $2 == p' "$dbg/processes" | wc -l)
+	echo "bench: scale-idle $n rows $rows dropped $(summary_value dropped)" \
+	     "tracked $(summary_value tracked)"
+	for _ in $(seq "$scale_rounds"); do
+		set -- $("$bench" fork-write 256)
+		echo "bench: scale-fork-write $n $2"
+	done
+	if [ "$n" -gt 100 ]; then
+		for _ in 1 2 3 4 5; do
+			set -- $("$bench" read "$dbg/processes")
+			echo "bench: scale-read $2 $3"
+		done
+		echo "bench: scale-lock-max $(summary_value table_lock_max_ns)"
+	fi
+	kill "$IDLE_PID"
+	wait "$IDLE_PID" || true
+}
+scale_idle 100
+scale_idle "$scale_count"
 rmmod cowstat

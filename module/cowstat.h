@@ -66,6 +66,7 @@ struct cowstat_status {
 	size_t entry_bytes;
 	u64 pool_empty;
 	u64 swept;
+	u64 table_lock_max_ns;
 };
 
 /* track.c: the table of processes.  Safe to call from probe handlers. */
