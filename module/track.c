@@ -499,24 +499,26 @@ void cowstat_process_renamed(struct task_struct *leader, const char *name)
 	rcu_read_unlock();
 }
 
+/* Sum the per-CPU array of @n counters that starts at @first. */
+static void percpu_sum(u64 *sum, u64 __percpu *first, unsigned int n)
+{
+	unsigned int i;
+	int cpu;
+
+	memset(sum, 0, sizeof(u64) * n);
+	for_each_possible_cpu(cpu)
+		for (i = 0; i < n; i++)
+			sum[i] += per_cpu_ptr(first, cpu)[i];
+}
+
 static void totals_sum(u64 *sum)
 {
-	int cpu, i;
-
-	memset(sum, 0, sizeof(u64) * CS_NR_COUNTERS);
-	for_each_possible_cpu(cpu)
-		for (i = 0; i < CS_NR_COUNTERS; i++)
-			sum[i] += per_cpu(totals, cpu)[i];
+	percpu_sum(sum, &totals[0], CS_NR_COUNTERS);
 }
 
 static void misses_sum(u64 *sum)
 {
-	int cpu, i;
-
-	memset(sum, 0, sizeof(u64) * MISS_NR);
-	for_each_possible_cpu(cpu)
-		for (i = 0; i < MISS_NR; i++)
-			sum[i] += per_cpu(misses, cpu)[i];
+	percpu_sum(sum, &misses[0], MISS_NR);
 }
 
 /*

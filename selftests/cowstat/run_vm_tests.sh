@@ -194,6 +194,27 @@ case $? in
 *) not_ok insmod_fails_on_wrong_function ;;
 esac
 
+# The pid of a shell that ran $1 children, each exiting and reaped by its
+# wait, and exited itself.
+children_of_shell() {
+	sh -c 'i=0; while [ $i -lt '"$1"' ]; do /bin/true & i=$((i + 1)); done
+		wait; echo $$'
+}
+
+# Poll, up to $2 times 0.1 s apart, until no row of a child of $1 is left
+# in processes and $1's own row is in exited.  Sets the caller's live,
+# dead (by pid: ppid), nl, nd (rows of children of $1 in each) and tries.
+wait_moved() {
+	for tries in $(seq "$2"); do
+		cs_table_column processes ppid live
+		cs_table_column exited ppid dead
+		nl=$(count_value live "$1")
+		nd=$(count_value dead "$1")
+		[ "$nl" -eq 0 ] && [ -n "${dead[$1]:-}" ] && break
+		sleep 0.1
+	done
+}
+
 # The same build without its missing probe and without the release_task()
 # kretprobe (selftest_missing_probe=0 selftest_no_reap=1), as if every
 # release had found the kretprobe out of instances: every row must still
@@ -207,22 +228,13 @@ late_reap() {
 		log "release_task is probed all the same"
 		rc=1
 	fi
-	# n children of one shell, each exits and is reaped by its wait
-	sh_pid=$(sh -c 'i=0; while [ $i -lt '$n' ]; do /bin/true & i=$((i + 1)); done
-			wait; echo $$')
+	sh_pid=$(children_of_shell $n)
 	if [ -z "$sh_pid" ]; then
 		log "the shell of the $n children printed no pid"
 		cs_unload
 		return 1
 	fi
-	for tries in $(seq 50); do
-		cs_table_column processes ppid live
-		cs_table_column exited ppid dead
-		nl=$(count_value live "$sh_pid")
-		nd=$(count_value dead "$sh_pid")
-		[ "$nl" -eq 0 ] && [ -n "${dead[$sh_pid]:-}" ] && break
-		sleep 0.1
-	done
+	wait_moved "$sh_pid" 50
 	log "$n children of $sh_pid: $nl rows left in processes, $nd in exited" \
 	    "(read $tries times); the shell's own row ${dead[$sh_pid]:+in exited}"
 	if [ "$nl" -ne 0 ] || [ "$nd" -ne $n ] || [ -z "${dead[$sh_pid]:-}" ]; then
@@ -261,8 +273,7 @@ sweep_reap() {
 		rc=1
 	fi
 	t0=$(date +%s%N)
-	sh_pid=$(sh -c 'i=0; while [ $i -lt '$n' ]; do /bin/true & i=$((i + 1)); done
-			wait; echo $$')
+	sh_pid=$(children_of_shell $n)
 	if [ -z "$sh_pid" ]; then
 		log "the shell of the $n children printed no pid"
 		cs_unload
@@ -279,14 +290,7 @@ sweep_reap() {
 		log "reading processes took $(((t1 - t0) / 1000000)) ms, more than a sweep" \
 		    "period: not checking that the rows stayed"
 	fi
-	for tries in $(seq 150); do
-		cs_table_column processes ppid live
-		cs_table_column exited ppid dead
-		nl=$(count_value live "$sh_pid")
-		nd=$(count_value dead "$sh_pid")
-		[ "$nl" -eq 0 ] && [ -n "${dead[$sh_pid]:-}" ] && break
-		sleep 0.1
-	done
+	wait_moved "$sh_pid" 150
 	cs_read_summary sum
 	log "$n children of $sh_pid: $nl rows left in processes, $nd in exited" \
 	    "(read $tries times); the shell's own row ${dead[$sh_pid]:+in exited};" \
