@@ -17,9 +17,10 @@
  *	writes 16 pages and exits, the parent waits.  The fork path and the
  *	per-process bookkeeping.
  *   cowbench spawn COUNT
- *	Not a timing: fork COUNT children that sleep until the parent exits
- *	(stdin closed or SIGTERM), print "spawned COUNT" when all are running,
- *	then wait.  Used to time reading `processes` with many rows.
+ *	Not a timing: fork COUNT children that sleep, print "spawned COUNT"
+ *	when all are running, and wait for stdin to close or SIGTERM; then
+ *	end and reap them one by one.  Used to time reading `processes` with
+ *	many rows.
  *   cowbench read FILE
  *	Time opening FILE and reading it to the end.
  */
@@ -135,11 +136,20 @@ static int storm(long count)
 	return 0;
 }
 
+static void on_term(int sig)
+{
+	(void)sig;
+}
+
 static int spawn(long count)
 {
+	struct sigaction sa = { .sa_handler = on_term };
 	pid_t parent = getpid();
+	pid_t *kids = calloc(count, sizeof(*kids));
 	char c;
 
+	if (!kids)
+		die("calloc");
 	for (long i = 0; i < count; i++) {
 		pid_t pid = fork();
 
@@ -153,12 +163,25 @@ static int spawn(long count)
 			pause();
 			_exit(0);
 		}
+		kids[i] = pid;
 	}
+	/* SIGTERM, without SA_RESTART, ends the read below. */
+	sigaction(SIGTERM, &sa, NULL);
 	printf("spawned %ld\n", count);
 	fflush(stdout);
-	/* Hold the children until stdin closes or a signal ends us. */
+	/* Hold the children until stdin closes or SIGTERM. */
 	while (read(0, &c, 1) > 0)
 		;
+	/*
+	 * Then end them one by one: 100,000 exits at once (each child's
+	 * PDEATHSIG) keep an emulated guest's CPUs so busy that RCU's
+	 * grace-period kthread starves and the kernel reports it.
+	 */
+	for (long i = 0; i < count; i++) {
+		kill(kids[i], SIGKILL);
+		waitpid(kids[i], NULL, 0);
+	}
+	free(kids);
 	return 0;
 }
 
