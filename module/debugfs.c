@@ -102,19 +102,30 @@ static void row_show(struct seq_file *m, const struct cowstat_row *row)
 }
 
 /*
+ * The bytes per row of the last table that fitted, the estimate for the
+ * next read; at first, and never below, TABLE_ROW_MIN.
+ */
+static unsigned int table_row_bytes = TABLE_ROW_MIN;
+
+/*
  * The whole table is one seq_file record, from one snapshot taken at the
  * first read (or after a seek to 0), so a reader never sees a torn table.
  * seq_read() calls again with a buffer twice as large while the record does
- * not fit: skip the snapshot while the buffer is certainly too small.
+ * not fit: skip the snapshot while the buffer is likely too small, by the
+ * row size last seen, so that a large table is rendered once, not again
+ * after an overflow.
  */
 static int table_show(struct seq_file *m, bool exited)
 {
+	unsigned int row_bytes = max_t(unsigned int, READ_ONCE(table_row_bytes),
+				       TABLE_ROW_MIN);
 	struct cowstat_snapshot *snap;
 	struct cowstat_status st;
-	size_t i;
+	size_t i, nr;
 
 	cowstat_get_status(&st);
-	if (m->size < (size_t)(exited ? st.exited : st.tracked) * TABLE_ROW_MIN) {
+	nr = exited ? st.exited : st.tracked;
+	if (m->size < nr * row_bytes) {
 		m->count = m->size;	/* overflowed: retry with more room */
 		return 0;
 	}
@@ -127,6 +138,9 @@ static int table_show(struct seq_file *m, bool exited)
 	seq_putc(m, '\n');
 	for (i = 0; i < snap->nr && !seq_has_overflowed(m); i++)
 		row_show(m, &snap->rows[i]);
+	/* a row more than the average, so that the next one fits the first time */
+	if (!seq_has_overflowed(m) && snap->nr >= 64)
+		WRITE_ONCE(table_row_bytes, m->count / snap->nr + 1);
 	kvfree(snap);
 	return 0;
 }
