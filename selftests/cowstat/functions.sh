@@ -33,6 +33,14 @@ ok() { planned "$1"; n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
 not_ok() { planned "$1"; n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; }
 skip() { planned "$1"; n=$((n + 1)); skip=$((skip + 1)); echo "ok $n $1 # SKIP $2"; }
 result() { if [ "$1" -eq 0 ]; then ok "$2"; else not_ok "$2"; fi; }
+# As result, but status 2 is a skip, for the reason $3.
+result_or_skip() {
+	case $1 in
+	0) ok "$2" ;;
+	2) skip "$2" "$3" ;;
+	*) not_ok "$2" ;;
+	esac
+}
 log() { echo "# $*"; }
 
 # The header, planning every test of names[].

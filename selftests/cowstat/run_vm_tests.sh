@@ -156,11 +156,7 @@ missing_probe() {
 	return 0
 }
 missing_probe
-case $? in
-0) ok insmod_fails_on_missing_required_probe ;;
-2) skip insmod_fails_on_missing_required_probe "test module not built" ;;
-*) not_ok insmod_fails_on_missing_required_probe ;;
-esac
+result_or_skip $? insmod_fails_on_missing_required_probe "test module not built"
 
 # The same build told to check do_wp_page against a function that does not
 # call it (selftest_wrong_function=1), as when the name resolves to another
@@ -188,11 +184,7 @@ wrong_function() {
 	return 0
 }
 wrong_function
-case $? in
-0) ok insmod_fails_on_wrong_function ;;
-2) skip insmod_fails_on_wrong_function "test module not built" ;;
-*) not_ok insmod_fails_on_wrong_function ;;
-esac
+result_or_skip $? insmod_fails_on_wrong_function "test module not built"
 
 # The pid of a shell that ran $1 children, each exiting and reaped by its
 # wait, and exited itself.
@@ -250,11 +242,7 @@ late_reap() {
 	return $rc
 }
 late_reap
-case $? in
-0) ok rows_move_without_release_task ;;
-2) skip rows_move_without_release_task "test module not built" ;;
-*) not_ok rows_move_without_release_task ;;
-esac
+result_or_skip $? rows_move_without_release_task "test module not built"
 
 # The same build without any reap probe (selftest_no_reap=2), as if every
 # probe had missed every reap: rows stay in processes until the sweep
@@ -304,11 +292,7 @@ sweep_reap() {
 	return $rc
 }
 sweep_reap
-case $? in
-0) ok rows_swept_without_reap_probes ;;
-2) skip rows_swept_without_reap_probes "test module not built" ;;
-*) not_ok rows_swept_without_reap_probes ;;
-esac
+result_or_skip $? rows_swept_without_reap_probes "test module not built"
 
 # A kprobe on a copy site's call instruction, there before the load, hides
 # the call from the scan (an int3 on its first byte, or once optimized a jmp
@@ -355,11 +339,7 @@ probed_site() {
 	return $rc
 }
 probed_site
-case $? in
-0) ok insmod_refuses_probed_copy_site ;;
-2) skip insmod_refuses_probed_copy_site "no kprobe_events" ;;
-*) not_ok insmod_refuses_probed_copy_site ;;
-esac
+result_or_skip $? insmod_refuses_probed_copy_site "no kprobe_events"
 
 # Load
 load() {
