@@ -306,30 +306,29 @@ static bool unshare_note_add(struct vm_area_struct *vma, unsigned long address)
 }
 NOKPROBE_SYMBOL(unshare_note_add);
 
-/* Did current note this very page (break_ksm() before 6.2)? */
-static bool unshare_note_is(struct vm_area_struct *vma, unsigned long address)
+/* current's note, if it is of this very page; NULL otherwise. */
+static struct unshare_note *unshare_note_match(struct vm_area_struct *vma,
+					       unsigned long address)
 {
 	struct unshare_note *note;
 
 	if (likely(!atomic_read(&nr_unshare_notes)))
-		return false;
+		return NULL;
 	note = unshare_note_find(current);
-	return note && note->vma == vma && note->address == address;
+	if (!note || note->vma != vma || note->address != address)
+		return NULL;
+	return note;
 }
-NOKPROBE_SYMBOL(unshare_note_is);
+NOKPROBE_SYMBOL(unshare_note_match);
 
 /* Is this copy the unshare current noted?  Then the note is used up. */
 static bool unshare_note_take(struct vm_area_struct *vma, unsigned long address)
 {
-	struct unshare_note *note;
+	struct unshare_note *note = unshare_note_match(vma, address);
 
-	if (likely(!atomic_read(&nr_unshare_notes)))
-		return false;
-	note = unshare_note_find(current);
-	if (!note || note->vma != vma || note->address != address)
-		return false;
-	unshare_note_free(note);
-	return true;
+	if (note)
+		unshare_note_free(note);
+	return note;
 }
 NOKPROBE_SYMBOL(unshare_note_take);
 
@@ -351,7 +350,7 @@ int wp_fault_pre(struct kprobe *kp, struct pt_regs *regs)
 		return 0;
 	}
 	/* KSM unmerging by a write fault: an unshare, see break_ksm_pre() */
-	if ((vmf->flags & FAULT_FLAG_REMOTE) && unshare_note_is(vmf->vma, vmf->address))
+	if ((vmf->flags & FAULT_FLAG_REMOTE) && unshare_note_match(vmf->vma, vmf->address))
 		return 0;
 	unshare_note_drop(current);
 	if (compat_uffd_wp_fault(vmf))
