@@ -74,8 +74,7 @@ struct cow_env {
 	struct report *rep;
 	struct kidset ks;
 	void *gstack;
-	u64 lost;		/* summary's lost at setup */
-	u64 swept;		/* summary's swept at setup */
+	u64 at_setup[CS_SUM_NR];	/* summary's values at setup */
 };
 
 /*
