@@ -60,10 +60,8 @@ TEST_F_TIMEOUT(cowstat, summary_and_headers, TMO)
 	struct cs_row me;
 	struct utsname u;
 	bool exact = false;
-	char buf[64], path[96];
 	u64 param;
-	int k, fd, missing;
-	ssize_t n;
+	int k, err, missing;
 
 	BAIL_IF_SKIPPED();
 	ASSERT_EQ(0, cs_read_summary(self->e.ws, &s));
@@ -88,16 +86,8 @@ TEST_F_TIMEOUT(cowstat, summary_and_headers, TMO)
 			{ "max_tracked", CS_MAX_TRACKED }, { "history", CS_HISTORY },
 		};
 
-		snprintf(path, sizeof(path), "/sys/module/cowstat/parameters/%s",
-			 params[k].name);
-		fd = open(path, O_RDONLY);
-		ASSERT_LE(0, fd) TH_LOG("%s: %s", path, strerror(errno));
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		ASSERT_LT(0, n);
-		buf[n] = 0;
-		buf[strcspn(buf, "\n")] = 0;
-		ASSERT_TRUE(parse_u64(buf, &param));
+		err = cs_param(params[k].name, &param);
+		ASSERT_EQ(0, err) TH_LOG("%s: %s", params[k].name, strerror(-err));
 		EXPECT_EQ(param, s.v[params[k].key]) TH_LOG("%s", params[k].name);
 	}
 

@@ -375,6 +375,34 @@ static void summary_line(char *line, void *arg)
 	}
 }
 
+int cs_param(const char *name, u64 *v)
+{
+	static const char dir[] = "/sys/module/cowstat/parameters/";
+	char path[128], buf[32];
+	size_t len = strlen(name);
+	ssize_t n;
+	int fd;
+
+	if (len >= sizeof(path) - sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(path, dir, sizeof(dir) - 1);
+	memcpy(path + sizeof(dir) - 1, name, len + 1);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	close(fd);
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return parse_u64(buf, v) ? 0 : -EPROTO;
+}
+
 int cs_read_summary(struct ws *w, struct cs_summary *s)
 {
 	memset(s, 0, sizeof(*s));

@@ -239,6 +239,9 @@ int cs_read_row(struct ws *w, const char *file, long pid, struct cs_row *row);
 
 int cs_read_summary(struct ws *w, struct cs_summary *s);
 
+/* The module parameter /sys/module/cowstat/parameters/<name>: 0 or -errno. */
+int cs_param(const char *name, u64 *v);
+
 /* Write buf to the control file; returns bytes written or -errno. */
 long cs_control(const void *buf, size_t len);
 
