@@ -167,6 +167,11 @@ module_param(selftest_no_reap, uint, 0444);
 MODULE_PARM_DESC(selftest_no_reap,
 		 "selftests only: 1 leaves out the release_task probe, 2 sched_process_free too");
 
+/* selftest_maxactive=N: N instances in all for every kretprobe. */
+static unsigned int selftest_maxactive;
+module_param(selftest_maxactive, uint, 0444);
+MODULE_PARM_DESC(selftest_maxactive, "selftests only: instances of each kretprobe, in all");
+
 static bool selftest_left_out(const struct cowstat_probe *p)
 {
 	if (!selftest_missing_probe && !strcmp(p->spec.symbol, "cowstat_selftest_no_such_symbol"))
@@ -176,6 +181,8 @@ static bool selftest_left_out(const struct cowstat_probe *p)
 	return selftest_no_reap && !strcmp(p->spec.symbol, "release_task");
 }
 #else
+#define selftest_maxactive 0U
+
 static bool selftest_left_out(const struct cowstat_probe *p)
 {
 	return false;
@@ -275,8 +282,9 @@ static int probe_register(struct cowstat_probe *p)
 	p->krp.entry_handler = s->entry;
 	p->krp.handler = s->ret;
 	p->krp.data_size = s->data_size;
-	p->krp.maxactive = min_t(unsigned int, s->maxactive * num_possible_cpus(),
-				 KRETPROBE_INSTANCES_MAX);
+	p->krp.maxactive = selftest_maxactive ?:
+		min_t(unsigned int, s->maxactive * num_possible_cpus(),
+		      KRETPROBE_INSTANCES_MAX);
 	return register_kretprobe(&p->krp);
 }
 

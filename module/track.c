@@ -30,6 +30,7 @@
 #include <linux/list.h>
 #include <linux/llist.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
@@ -166,6 +167,18 @@ static atomic_t pool_nr;
 static unsigned int pool_target;
 static bool pool_stopped;
 
+#ifdef COWSTAT_SELFTEST_MISSING_PROBE
+/*
+ * selftests only: a pool of this many rows, filled at load and never
+ * refilled, so that a test can run it dry and count what that costs.
+ */
+static unsigned int selftest_pool_fixed;
+module_param(selftest_pool_fixed, uint, 0444);
+MODULE_PARM_DESC(selftest_pool_fixed, "selftests only: rows filled at load, never refilled");
+#else
+#define selftest_pool_fixed 0U
+#endif
+
 static void pool_refill(struct work_struct *work);
 static DECLARE_WORK(pool_work, pool_refill);
 
@@ -219,7 +232,8 @@ static struct cowstat_proc *pool_take(void)
 /* queue_work() takes only raw locks: safe from a handler, on RT too. */
 static void pool_kick(void)
 {
-	if (atomic_read(&pool_nr) < pool_target / 2 && !READ_ONCE(pool_stopped))
+	if (atomic_read(&pool_nr) < pool_target / 2 && !READ_ONCE(pool_stopped) &&
+	    !selftest_pool_fixed)
 		queue_work(system_highpri_wq, &pool_work);
 }
 
@@ -700,7 +714,8 @@ int cowstat_track_init(void)
 	if (!t)
 		goto err_cache;
 	RCU_INIT_POINTER(cur_table, t);
-	pool_target = min_t(unsigned int, cowstat_max_tracked, POOL_ROWS);
+	pool_target = min_t(unsigned int, cowstat_max_tracked,
+			    selftest_pool_fixed ?: POOL_ROWS);
 	WRITE_ONCE(pool_stopped, false);
 	pool_refill(NULL);
 	if (atomic_read(&pool_nr) < pool_target)

@@ -14,7 +14,8 @@
 #
 # Prints KTAP: this script's own tests, with the output of the C tests
 # (cow_fork, cow_faults, cow_huge, cow_control), cow_faults_test.sh,
-# return_hooks_test.sh, stress_test.sh, cowstat_tool_test.py, hardening_test.py and bounds_test.sh
+# return_hooks_test.sh, stress_test.sh, cowstat_tool_test.py, hardening_test.py, bounds_test.sh
+# and cow_pool (with the selftest build)
 # (each a KTAP document with its own "# Totals:" line) nested as indented
 # subtests.  Exits non-zero if anything
 # failed.
@@ -45,7 +46,7 @@ names=(setup insmod_refuses_max_tracked=0 insmod_refuses_max_tracked=-1
        insmod_fails_on_missing_required_probe insmod_fails_on_wrong_function
        rows_move_without_release_task rows_swept_without_reap_probes
        insmod_refuses_probed_copy_site insmod "${c_tests[@]}" cow_faults_bpftrace return_hooks stress cowstat_tool hardening
-       bounds reload_10x_under_stress reset_forgets_dead_processes
+       bounds cow_pool reload_10x_under_stress reset_forgets_dead_processes
        control_from_shell rmmod insmod_with_parameters final_rmmod
        kmemleak_after_unload)
 # kselftest's settings file: the timeout of each nested test, in seconds
@@ -388,6 +389,19 @@ else
 	skip cowstat_tool "module not loaded"
 	skip hardening "module not loaded"
 	skip bounds "module not loaded"
+fi
+
+# The pools run dry, nested: the selftest build with one instance per
+# kretprobe (selftest_maxactive=1) and a pool of 64 rows filled at load and
+# never refilled (selftest_pool_fixed=64); then the usual module again.
+if [ ! -r "$missing_ko" ]; then
+	skip cow_pool "test module not built"
+elif cs_load "$missing_ko" selftest_missing_probe=0 selftest_maxactive=1 \
+		selftest_pool_fixed=64 history=65536; then
+	run_nested cow_pool "$here/cow_pool"
+	cs_load "$ko"
+else
+	result 1 cow_pool
 fi
 
 # Unload and load ten times in a row while the stress of stress_test.sh
