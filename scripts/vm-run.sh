@@ -114,23 +114,35 @@ stop_guest() {
 	exit 130
 }
 trap stop_guest INT TERM HUP
-set +e
 # In the background, so that a signal (stop_guest) is handled at once, not
 # after the guest is done: bash runs traps only between commands, and wait
 # is one.
-{
-	timeout -k 10 "$limit" vng -v -r "$image" --cpus "$cpus" --memory "$mem" \
-		"${accel[@]}" \
-		--append "oops=panic softlockup_panic=1" \
-		-- "bash $(printf '%q' "$here/guest-wrap.sh") $cmd" \
-		</dev/null 2>"$console" &
-	echo $! >"$out.pid"
+boot_guest() {
+	set +e
+	{
+		timeout -k 10 "$limit" vng -v -r "$image" --cpus "$cpus" --memory "$mem" \
+			"${accel[@]}" \
+			--append "oops=panic softlockup_panic=1" \
+			-- "bash $(printf '%q' "$here/guest-wrap.sh") $cmd" \
+			</dev/null 2>"$console" &
+		echo $! >"$out.pid"
+		wait $!
+		echo $? >"$out.rc"
+	} | tee "$out" &
 	wait $!
-	echo $? >"$out.rc"
-} | tee "$out" &
-wait $!
-rc=$(cat "$out.rc" 2>/dev/null || echo 125)
-set -e
+	rc=$(cat "$out.rc" 2>/dev/null || echo 125)
+	set -e
+}
+boot_guest
+# virtme-init runs the command only once udev has made the virtio-serial
+# ports' names; a guest slowed down enough (a KASAN kernel next to another
+# guest on 2 CPUs) sees udevadm time out first and powers off without
+# running anything.  Nothing ran, so booting again is safe: once.
+if ! grep -q '^cowstat-vm: exit status' "$out" &&
+	grep -q 'virtme-init: cannot find script I/O ports' "$console"; then
+	echo "vm-run: the guest's udev did not name the script ports in time (nothing ran): booting again" >&2
+	boot_guest
+fi
 
 show_console() {
 	echo "vm-run: $1; the guest's console (last 80 lines):" >&2
