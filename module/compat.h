@@ -19,6 +19,13 @@
  *   (6.2, "mm/ksm: use FAULT_FLAG_UNSHARE instead of FAULT_FLAG_WRITE in
  *   break_ksm()"): see COMPAT_BREAK_KSM_WRITES.
  *
+ * - ftrace_ops callbacks: they get the function's arguments in a struct
+ *   ftrace_regs without a full register save since 5.11 ("ftrace/x86:
+ *   Allow for arguments to be passed in to ftrace_regs by default",
+ *   CONFIG_DYNAMIC_FTRACE_WITH_ARGS), and before only with
+ *   FTRACE_OPS_FL_SAVE_REGS, no cheaper than a kprobe: see
+ *   COMPAT_FTRACE_ARGS.
+ *
  * One difference is a configuration's, not a version's: kretprobes and
  * fprobe exit handlers keep the return addresses they hide on the task's
  * rethook list with CONFIG_RETHOOK (5.18 on), elsewhere only in tables of
@@ -56,6 +63,34 @@
  */
 #define COMPAT_BREAK_KSM_WRITES \
 	(IS_ENABLED(CONFIG_KSM) && LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0))
+
+/*
+ * Function-entry probes by ftrace_ops callbacks, without a register save:
+ * only where the trampoline passes the arguments (x86 since 5.11).
+ * Elsewhere probes.c uses kprobes.
+ */
+#if defined(CONFIG_DYNAMIC_FTRACE_WITH_ARGS) && LINUX_VERSION_CODE >= KERNEL_VERSION(5, 11, 0)
+#define COMPAT_FTRACE_ARGS 1
+#include <linux/ftrace.h>
+
+/*
+ * The arguments, as a pt_regs of which only the argument registers (and
+ * the instruction pointer) are set: x86's ftrace_regs is a pt_regs.
+ * ftrace_regs became opaque, reached through arch_ftrace_regs(), in 6.13
+ * ("ftrace: Make ftrace_regs abstract from direct use"), which Debian's
+ * 6.12 has as a stable backport: so decided by that macro, not a version.
+ */
+static __always_inline struct pt_regs *compat_ftrace_args(struct ftrace_regs *fregs)
+{
+#ifdef arch_ftrace_regs
+	return &arch_ftrace_regs(fregs)->regs;
+#else
+	return &fregs->regs;
+#endif
+}
+#else
+#define COMPAT_FTRACE_ARGS 0
+#endif
 
 /*
  * Anonymous pages (MM_ANONPAGES, in base pages) mapped by @mm, exactly, for

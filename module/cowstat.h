@@ -98,6 +98,7 @@ int cowstat_probes_register(void);
 void cowstat_probes_unregister(void);
 void cowstat_probes_show(struct seq_file *m);
 u64 cowstat_probes_lost(void);
+const char *cowstat_probes_return_hidden(void);
 
 /* text.c: kernel text at load time; never from a handler. */
 int cowstat_text_extent(const char *name, unsigned long *start, unsigned long *size);

@@ -61,7 +61,7 @@ static int summary_show(struct seq_file *m, void *data)
 	/* Added after the probe lines: the format only grows at its end. */
 	seq_printf(m, "pool_empty: %llu\n", st.pool_empty);
 	seq_printf(m, "lost: %llu\n", cowstat_probes_lost());
-	seq_printf(m, "kretprobe_hidden: %s\n", cowstat_return_hooks());
+	seq_printf(m, "kretprobe_hidden: %s\n", cowstat_probes_return_hidden());
 	seq_printf(m, "swept: %llu\n", st.swept);
 	seq_printf(m, "table_lock_max_ns: %llu\n", st.table_lock_max_ns);
 	return 0;

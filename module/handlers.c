@@ -80,19 +80,18 @@ NOKPROBE_SYMBOL(call_site_is);
  * another tracer's return hook hides the return address (hooks.c), it is
  * read back where that can be done; where not, the hit counts in lost.
  */
-static bool call_site_hit(const struct call_sites *cs, struct pt_regs *regs,
-			  struct kprobe *kp)
+static bool call_site_hit(const struct call_sites *cs, const struct probe_hit *hit)
 {
-	unsigned long ret = arch_entry_return_address(regs);
+	unsigned long ret = hit->ret;
 
 	if (call_site_is(cs, ret))
 		return true;
 	if (likely(!cowstat_return_hidden(ret)))
 		return false;
-	ret = cowstat_return_recover(regs);
+	ret = hit->via_kprobe ? cowstat_return_recover(hit->regs) : 0;
 	if (ret)
 		return call_site_is(cs, ret);
-	kprobe_lost(kp);
+	probe_hit_lost(hit);
 	return false;
 }
 NOKPROBE_SYMBOL(call_site_hit);
@@ -338,27 +337,26 @@ NOKPROBE_SYMBOL(unshare_note_take);
  * handler, not to a copy.  An unshare leaves a note instead; one that cannot (a full
  * window, very unlikely) shows in nmissed, as its copy will count.
  */
-int wp_fault_pre(struct kprobe *kp, struct pt_regs *regs)
+void wp_fault_hit(const struct probe_hit *hit)
 {
-	struct vm_fault *vmf = vmf_arg(regs);
+	struct vm_fault *vmf = vmf_arg(hit->regs);
 
 	if (vmf->vma->vm_flags & VM_SHARED)
-		return 0;
+		return;
 	if (vmf->flags & FAULT_FLAG_UNSHARE) {
 		if (!unshare_note_add(vmf->vma, vmf->address))
-			kprobe_lost(kp);
-		return 0;
+			probe_hit_lost(hit);
+		return;
 	}
-	/* KSM unmerging by a write fault: an unshare, see break_ksm_pre() */
+	/* KSM unmerging by a write fault: an unshare, see break_ksm_hit() */
 	if ((vmf->flags & FAULT_FLAG_REMOTE) && unshare_note_match(vmf->vma, vmf->address))
-		return 0;
+		return;
 	unshare_note_drop(current);
 	if (compat_uffd_wp_fault(vmf))
-		return 0;
+		return;
 	ACCOUNT_MM(vmf->vma->vm_mm, { CS_COW_FAULTS, 1 });
-	return 0;
 }
-NOKPROBE_SYMBOL(wp_fault_pre);
+NOKPROBE_SYMBOL(wp_fault_hit);
 
 /*
  * break_ksm(vma, addr): KSM unmerges the page at addr, from madvise
@@ -369,27 +367,25 @@ NOKPROBE_SYMBOL(wp_fault_pre);
  * fault and its copy count nowhere, on every kernel alike.  A note that
  * cannot be made shows in lost, as the copy then counts as a write's.
  */
-int break_ksm_pre(struct kprobe *kp, struct pt_regs *regs)
+void break_ksm_hit(const struct probe_hit *hit)
 {
 	struct vm_area_struct *vma =
-		(struct vm_area_struct *)regs_get_kernel_argument(regs, 0);
-	unsigned long address = regs_get_kernel_argument(regs, 1) & PAGE_MASK;
+		(struct vm_area_struct *)regs_get_kernel_argument(hit->regs, 0);
+	unsigned long address = regs_get_kernel_argument(hit->regs, 1) & PAGE_MASK;
 
 	if (!unshare_note_add(vma, address))
-		kprobe_lost(kp);
-	return 0;
+		probe_hit_lost(hit);
 }
-NOKPROBE_SYMBOL(break_ksm_pre);
+NOKPROBE_SYMBOL(break_ksm_hit);
 
-int wp_reuse_pre(struct kprobe *kp, struct pt_regs *regs)
+void wp_reuse_hit(const struct probe_hit *hit)
 {
-	struct vm_fault *vmf = vmf_arg(regs);
+	struct vm_fault *vmf = vmf_arg(hit->regs);
 
 	if (cow_write_fault(vmf))
 		ACCOUNT_MM(vmf->vma->vm_mm, { CS_COW_REUSES, 1 });
-	return 0;
 }
-NOKPROBE_SYMBOL(wp_reuse_pre);
+NOKPROBE_SYMBOL(wp_reuse_hit);
 
 /*
  * wp_page_copy() is its own function on some builds and inlined into its
@@ -409,7 +405,7 @@ struct call_sites copy_sites = {
  * 6.12-rt), which only do_wp_page() and the shared-mapping paths inlined
  * into it call.  wp_page_shared() and wp_pfn_shared() reuse through the
  * same call, for shared mappings only, which the handler leaves out as
- * wp_reuse_pre() does.
+ * wp_reuse_hit() does.
  */
 struct call_sites reuse_sites = {
 	.what = "reuses", .callee = "ptep_set_access_flags",
@@ -423,16 +419,15 @@ struct call_sites reuse_sites = {
  * wp_page_reuse(): no unshare gets there (do_wp_page() returns before a
  * reuse when unsharing), so a private mapping's is a write reusing the page.
  */
-int reuse_site_pre(struct kprobe *kp, struct pt_regs *regs)
+void reuse_site_hit(const struct probe_hit *hit)
 {
 	struct vm_area_struct *vma =
-		(struct vm_area_struct *)regs_get_kernel_argument(regs, 0);
+		(struct vm_area_struct *)regs_get_kernel_argument(hit->regs, 0);
 
-	if (call_site_hit(&reuse_sites, regs, kp) && !(vma->vm_flags & VM_SHARED))
+	if (call_site_hit(&reuse_sites, hit) && !(vma->vm_flags & VM_SHARED))
 		ACCOUNT_MM(vma->vm_mm, { CS_COW_REUSES, 1 });
-	return 0;
 }
-NOKPROBE_SYMBOL(reuse_site_pre);
+NOKPROBE_SYMBOL(reuse_site_hit);
 
 /*
  * What the copy replaces, as vm_normal_page() sees it on x86, which has
@@ -453,22 +448,21 @@ static enum cowstat_counter copy_kind(pte_t pte)
 NOKPROBE_SYMBOL(copy_kind);
 
 /* ptep_clear_flush(vma, address, ptep) */
-int copy_site_pre(struct kprobe *kp, struct pt_regs *regs)
+void copy_site_hit(const struct probe_hit *hit)
 {
 	struct vm_area_struct *vma =
-		(struct vm_area_struct *)regs_get_kernel_argument(regs, 0);
-	unsigned long address = regs_get_kernel_argument(regs, 1);
-	pte_t *ptep = (pte_t *)regs_get_kernel_argument(regs, 2);
+		(struct vm_area_struct *)regs_get_kernel_argument(hit->regs, 0);
+	unsigned long address = regs_get_kernel_argument(hit->regs, 1);
+	pte_t *ptep = (pte_t *)regs_get_kernel_argument(hit->regs, 2);
 	enum cowstat_counter kind;
 
-	if (!call_site_hit(&copy_sites, regs, kp) || unshare_note_take(vma, address))
-		return 0;
+	if (!call_site_hit(&copy_sites, hit) || unshare_note_take(vma, address))
+		return;
 	kind = copy_kind(ptep_get(ptep));
 	ACCOUNT_MM(vma->vm_mm, { kind, 1 },
 		   { CS_COPIED_BYTES, kind == CS_COW_ZERO ? 0 : PAGE_SIZE });
-	return 0;
 }
-NOKPROBE_SYMBOL(copy_site_pre);
+NOKPROBE_SYMBOL(copy_site_hit);
 
 /* --- first write to a private file page: do_fault() -> do_cow_fault() --- */
 
@@ -525,15 +519,14 @@ NOKPROBE_SYMBOL(finish_fault_entry);
 
 /* --- transparent huge pages: do_huge_pmd_wp_page() --------------------- */
 
-int thp_fault_pre(struct kprobe *kp, struct pt_regs *regs)
+void thp_fault_hit(const struct probe_hit *hit)
 {
-	struct vm_fault *vmf = vmf_arg(regs);
+	struct vm_fault *vmf = vmf_arg(hit->regs);
 
 	if (cow_write_fault(vmf))
 		ACCOUNT_MM(vmf->vma->vm_mm, { CS_COW_THP, 1 });
-	return 0;
 }
-NOKPROBE_SYMBOL(thp_fault_pre);
+NOKPROBE_SYMBOL(thp_fault_hit);
 
 /* --- hugetlb: hugetlb_wp() --------------------------------------------- */
 

@@ -52,25 +52,51 @@ struct hugetlb_data {
 	unsigned long size;
 };
 
+/*
+ * One hit of a function-entry probe, whichever mechanism took it
+ * (probes.c): an ftrace_ops callback or a kprobe.
+ */
+struct probe_hit {
+	/*
+	 * The function's arguments (regs_get_kernel_argument()); from an
+	 * ftrace_ops callback only the argument registers are set.
+	 */
+	struct pt_regs *regs;
+	/*
+	 * Where the function returns to.  An ftrace_ops callback gets it as
+	 * the trampoline found it at entry, before any other tracer's entry
+	 * handler could replace it; a kprobe reads the stack, where a return
+	 * hook that ran first leaves its trampoline (hooks.c).
+	 */
+	unsigned long ret;
+	bool via_kprobe;	/* regs is a kprobe's, complete: ret may be recovered */
+	atomic_long_t *lost;	/* the probe's count of hits not counted */
+};
+
+typedef void (*probe_hit_handler_t)(const struct probe_hit *hit);
+
 /* The handlers, in the order of the table. */
 void fork_tp(void *unused, struct task_struct *parent, struct task_struct *child);
 int reap_entry(struct kretprobe_instance *ri, struct pt_regs *regs);
 int reap_return(struct kretprobe_instance *ri, struct pt_regs *regs);
 void free_tp(void *unused, struct task_struct *p);
 void rename_tp(void *unused, struct task_struct *tsk, const char *name);
-int wp_fault_pre(struct kprobe *kp, struct pt_regs *regs);
-int wp_reuse_pre(struct kprobe *kp, struct pt_regs *regs);
-int reuse_site_pre(struct kprobe *kp, struct pt_regs *regs);
-int copy_site_pre(struct kprobe *kp, struct pt_regs *regs);
+void wp_fault_hit(const struct probe_hit *hit);
+void wp_reuse_hit(const struct probe_hit *hit);
+void reuse_site_hit(const struct probe_hit *hit);
+void copy_site_hit(const struct probe_hit *hit);
 int file_fault_entry(struct kretprobe_instance *ri, struct pt_regs *regs);
 int file_fault_return(struct kretprobe_instance *ri, struct pt_regs *regs);
 int finish_fault_entry(struct kretprobe_instance *ri, struct pt_regs *regs);
-int thp_fault_pre(struct kprobe *kp, struct pt_regs *regs);
+void thp_fault_hit(const struct probe_hit *hit);
 int hugetlb_wp_entry(struct kretprobe_instance *ri, struct pt_regs *regs);
 int hugetlb_wp_return(struct kretprobe_instance *ri, struct pt_regs *regs);
-int break_ksm_pre(struct kprobe *kp, struct pt_regs *regs);
+void break_ksm_hit(const struct probe_hit *hit);
 
-/* A hit a probe saw but could not count: shows in its nmissed (probes.c). */
-void kprobe_lost(struct kprobe *kp);
+/* A hit a probe saw but could not count: shows in its nmissed and in lost. */
+static inline void probe_hit_lost(const struct probe_hit *hit)
+{
+	atomic_long_inc(hit->lost);
+}
 
 #endif /* _COWSTAT_HANDLERS_H */

@@ -2,8 +2,10 @@
 /*
  * The probes: one table of (symbol, known callers, handlers, required),
  * registered by one loop.  A probe is a kernel tracepoint attached by name
- * where one carries what is needed, else a kprobe, else (where the return
- * value is needed) a kretprobe.  A required probe that cannot be registered
+ * where one carries what is needed; else, at a function's entry, an
+ * ftrace_ops callback without a register save (the cheapest, where the
+ * kernel passes the arguments in ftrace_regs) or a kprobe; else (where the
+ * return value is needed) a kretprobe.  A required probe that cannot be registered
  * fails the load and names the symbol and the kernel release; an optional
  * one (a feature the kernel may be built without) leaves its counter at
  * zero and says so in summary.  The handlers are in handlers.c.
@@ -11,6 +13,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/ftrace.h>
 #include <linux/kprobes.h>
 #include <linux/moduleparam.h>
 #include <linux/seq_file.h>
@@ -18,6 +21,7 @@
 #include <linux/tracepoint.h>
 #include <linux/utsname.h>
 
+#include "arch.h"
 #include "compat.h"
 #include "cowstat.h"
 #include "handlers.h"
@@ -39,8 +43,8 @@ struct probe_spec {
 	const char *const *callers;
 	/* or: probed at these calls of @symbol only, found first */
 	struct call_sites *sites;
-	/* a kprobe has pre; a kretprobe has ret (and maybe entry) */
-	kprobe_pre_handler_t pre;
+	/* an entry probe (ftrace_ops or kprobe) has hit; a kretprobe has ret (and maybe entry) */
+	probe_hit_handler_t hit;
 	kretprobe_handler_t entry;
 	kretprobe_handler_t ret;
 	size_t data_size;
@@ -51,6 +55,20 @@ struct probe_spec {
 	 * hit that finds none left is missed and shows in lost.
 	 */
 	int maxactive;
+};
+
+/* How a probe is attached: summary says it as via=. */
+enum probe_via {
+	VIA_NONE,
+	VIA_TRACEPOINT,
+	VIA_FTRACE,
+	VIA_KPROBE,
+	VIA_KRETPROBE,
+};
+
+static const char *const via_names[] = {
+	[VIA_NONE] = "none", [VIA_TRACEPOINT] = "tracepoint", [VIA_FTRACE] = "ftrace",
+	[VIA_KPROBE] = "kprobe", [VIA_KRETPROBE] = "kretprobe",
 };
 
 struct cowstat_probe {
@@ -66,13 +84,17 @@ struct cowstat_probe {
 	struct kprobe kp;
 	struct kretprobe krp;
 	struct tracepoint *tp;
+#if COMPAT_FTRACE_ARGS
+	struct ftrace_ops fops;
+#endif
+	enum probe_via via;
 	bool registered;
 	atomic_long_t lost;	/* hits seen but not counted */
 };
 
 static const struct probe_spec reuse_at_call_sites = {
 	.symbol = "ptep_set_access_flags", .sites = &reuse_sites,
-	.pre = reuse_site_pre,
+	.hit = reuse_site_hit,
 };
 
 static const struct probe_spec file_cow_at_finish_fault = {
@@ -98,15 +120,15 @@ static struct cowstat_probe probes[] = {
 	{ .spec = { .symbol = "task_rename", .tp = rename_tp } },
 	{ .spec = { .symbol = "do_wp_page",
 		    .callers = FUNCS("handle_pte_fault", "__handle_mm_fault", "handle_mm_fault"),
-		    .pre = wp_fault_pre },
+		    .hit = wp_fault_hit },
 	  .required = true },
 	/* after do_wp_page, whose unshare notes it reads */
 	{ .spec = { .symbol = "ptep_clear_flush", .sites = &copy_sites,
-		    .pre = copy_site_pre },
+		    .hit = copy_site_hit },
 	  .required = true },
 	{ .spec = { .symbol = "wp_page_reuse",
 		    .callers = FUNCS("do_wp_page", "wp_page_shared", "wp_pfn_shared"),
-		    .pre = wp_reuse_pre },
+		    .hit = wp_reuse_hit },
 	  .required = true, .instead = &reuse_at_call_sites },
 	{ .spec = { .symbol = "do_fault",
 		    .callers = FUNCS("do_pte_missing", "handle_pte_fault", "__handle_mm_fault",
@@ -116,7 +138,7 @@ static struct cowstat_probe probes[] = {
 	  .required = true, .instead = &file_cow_at_finish_fault },
 	{ .spec = { .symbol = "do_huge_pmd_wp_page",
 		    .callers = FUNCS("wp_huge_pmd", "__handle_mm_fault", "handle_mm_fault"),
-		    .pre = thp_fault_pre },
+		    .hit = thp_fault_hit },
 	  .required = IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) },
 	{ .spec = { .symbol = COMPAT_HUGETLB_WP,
 		    .callers = FUNCS("hugetlb_fault", "hugetlb_no_page"),
@@ -128,7 +150,7 @@ static struct cowstat_probe probes[] = {
 	{ .spec = { .symbol = "break_ksm",
 		    .callers = FUNCS("unmerge_ksm_pages", "break_cow", "ksm_madvise",
 				     "unmerge_and_remove_all_rmap_items"),
-		    .pre = break_ksm_pre },
+		    .hit = break_ksm_hit },
 	  .required = true },
 #endif
 #ifdef COWSTAT_SELFTEST_MISSING_PROBE
@@ -137,7 +159,7 @@ static struct cowstat_probe probes[] = {
 	 * required probe no kernel has, last, so that a failed load must
 	 * unwind every probe before it.
 	 */
-	{ .spec = { .symbol = "cowstat_selftest_no_such_symbol", .pre = wp_reuse_pre },
+	{ .spec = { .symbol = "cowstat_selftest_no_such_symbol", .hit = wp_reuse_hit },
 	  .required = true },
 #endif
 };
@@ -189,11 +211,155 @@ static bool selftest_left_out(const struct cowstat_probe *p)
 }
 #endif
 
-void kprobe_lost(struct kprobe *kp)
+/* --- the entry probes' two ways in -------------------------------------- */
+
+/*
+ * probe_path=: how function-entry probes are attached.  "auto" (the
+ * default) takes an ftrace_ops callback where the kernel has them with
+ * arguments and the function an ftrace location, else a kprobe; "ftrace"
+ * refuses the load where it cannot; "kprobe" is the old path, for
+ * comparing (make bench) and as the fallback's test.
+ */
+enum probe_path { PATH_AUTO, PATH_FTRACE, PATH_KPROBE };
+
+static const char *const probe_path_names[] = {
+	[PATH_AUTO] = "auto", [PATH_FTRACE] = "ftrace", [PATH_KPROBE] = "kprobe",
+};
+
+static unsigned int probe_path = PATH_AUTO;
+
+static int probe_path_set(const char *val, const struct kernel_param *kp)
 {
-	atomic_long_inc(&container_of(kp, struct cowstat_probe, kp)->lost);
+	int i = sysfs_match_string(probe_path_names, val);
+
+	if (i < 0) {
+		pr_err("invalid probe_path=%s: must be auto, ftrace or kprobe\n", val);
+		return -EINVAL;
+	}
+	if (i == PATH_FTRACE && !COMPAT_FTRACE_ARGS) {
+		pr_err("probe_path=ftrace: kernel %s passes no arguments to ftrace_ops callbacks (no DYNAMIC_FTRACE_WITH_ARGS): use auto or kprobe\n",
+		       init_utsname()->release);
+		return -EINVAL;
+	}
+	probe_path = i;
+	return 0;
 }
-NOKPROBE_SYMBOL(kprobe_lost);
+
+static int probe_path_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", probe_path_names[probe_path]);
+}
+
+static const struct kernel_param_ops probe_path_ops = {
+	.set = probe_path_set,
+	.get = probe_path_get,
+};
+
+module_param_cb(probe_path, &probe_path_ops, NULL, 0444);
+MODULE_PARM_DESC(probe_path, "function-entry probes: auto (ftrace where possible), ftrace or kprobe");
+
+static int kprobe_hit(struct kprobe *kp, struct pt_regs *regs)
+{
+	struct cowstat_probe *p = container_of(kp, struct cowstat_probe, kp);
+	struct probe_hit hit = {
+		.regs = regs, .ret = arch_entry_return_address(regs),
+		.via_kprobe = true, .lost = &p->lost,
+	};
+
+	p->used->hit(&hit);
+	return 0;
+}
+NOKPROBE_SYMBOL(kprobe_hit);
+
+#if COMPAT_FTRACE_ARGS
+/*
+ * Called by the function's ftrace trampoline, which saved the argument
+ * registers only.  ftrace calls a module's callback directly when it is
+ * the only one on the function, so the callback keeps out recursion and
+ * preemption itself (the handlers need it off, as under a kprobe).
+ */
+static void notrace ftrace_hit(unsigned long ip, unsigned long parent_ip,
+			       struct ftrace_ops *ops, struct ftrace_regs *fregs)
+{
+	struct cowstat_probe *p = container_of(ops, struct cowstat_probe, fops);
+	struct probe_hit hit = {
+		.regs = compat_ftrace_args(fregs), .ret = parent_ip, .lost = &p->lost,
+	};
+	int bit = ftrace_test_recursion_trylock(ip, parent_ip);
+
+	if (bit < 0) {
+		probe_hit_lost(&hit);
+		return;
+	}
+	preempt_disable_notrace();
+	p->used->hit(&hit);
+	preempt_enable_notrace();
+	ftrace_test_recursion_unlock(bit);
+}
+NOKPROBE_SYMBOL(ftrace_hit);
+
+/* On the function @p->used names, by address: no other of the same name. */
+static int ftrace_register(struct cowstat_probe *p)
+{
+	unsigned long start, size;
+	int err;
+
+	err = cowstat_text_extent(p->used->symbol, &start, &size);
+	if (err)
+		return err;
+	p->fops.func = ftrace_hit;
+	err = ftrace_set_filter_ip(&p->fops, start, 0, 1);
+	if (!err)
+		err = register_ftrace_function(&p->fops);
+	if (err)
+		ftrace_free_filter(&p->fops);
+	return err;
+}
+
+static void ftrace_unregister(struct cowstat_probe *p)
+{
+	unregister_ftrace_function(&p->fops);
+	ftrace_free_filter(&p->fops);
+}
+#else
+static int ftrace_register(struct cowstat_probe *p)
+{
+	return -EOPNOTSUPP;
+}
+
+static void ftrace_unregister(struct cowstat_probe *p)
+{
+}
+#endif
+
+/*
+ * An entry probe: by ftrace where probe_path allows and the kernel can,
+ * else by kprobe (which also takes functions without an ftrace location).
+ */
+static int entry_register(struct cowstat_probe *p)
+{
+	int err;
+
+	if (probe_path != PATH_KPROBE && COMPAT_FTRACE_ARGS) {
+		err = ftrace_register(p);
+		if (!err) {
+			p->via = VIA_FTRACE;
+			return 0;
+		}
+		if (probe_path == PATH_FTRACE) {
+			pr_err("probe_path=ftrace: cannot attach an ftrace_ops to %s on kernel %s (error %d); not loading\n",
+			       p->used->symbol, init_utsname()->release, err);
+			return err;
+		}
+	}
+	memset(&p->kp, 0, sizeof(p->kp));
+	p->kp.symbol_name = p->used->symbol;
+	p->kp.pre_handler = kprobe_hit;
+	err = register_kprobe(&p->kp);
+	if (!err)
+		p->via = VIA_KPROBE;
+	return err;
+}
 
 /* Fill @cs: the calls of its callee in its functions; -ENOENT if none. */
 static int call_sites_find(struct call_sites *cs)
@@ -270,14 +436,16 @@ static int tp_register(struct cowstat_probe *p)
 static int probe_register(struct cowstat_probe *p)
 {
 	const struct probe_spec *s = p->used;
+	int err;
 
-	if (s->tp)
-		return tp_register(p);
-	if (!s->ret) {
-		p->kp.symbol_name = s->symbol;
-		p->kp.pre_handler = s->pre;
-		return register_kprobe(&p->kp);
+	if (s->tp) {
+		err = tp_register(p);
+		if (!err)
+			p->via = VIA_TRACEPOINT;
+		return err;
 	}
+	if (!s->ret)
+		return entry_register(p);
 	p->krp.kp.symbol_name = s->symbol;
 	p->krp.entry_handler = s->entry;
 	p->krp.handler = s->ret;
@@ -285,7 +453,10 @@ static int probe_register(struct cowstat_probe *p)
 	p->krp.maxactive = selftest_maxactive ?:
 		min_t(unsigned int, s->maxactive * num_possible_cpus(),
 		      KRETPROBE_INSTANCES_MAX);
-	return register_kretprobe(&p->krp);
+	err = register_kretprobe(&p->krp);
+	if (!err)
+		p->via = VIA_KRETPROBE;
+	return err;
 }
 
 /* The functions that call @s->symbol (the selftest build can lie). */
@@ -369,23 +540,36 @@ static unsigned long probe_nmissed(const struct cowstat_probe *p)
 {
 	unsigned long lost = atomic_long_read(&p->lost);
 
-	if (!p->used || p->used->tp)
-		return lost;
-	if (!p->used->ret)
+	switch (p->via) {
+	case VIA_KPROBE:
 		return p->kp.nmissed + lost;
-	return p->krp.nmissed + p->krp.kp.nmissed + lost;
+	case VIA_KRETPROBE:
+		return p->krp.nmissed + p->krp.kp.nmissed + lost;
+	default:
+		return lost;
+	}
 }
 
 static void probe_unregister(struct cowstat_probe *p)
 {
 	if (!p->registered)
 		return;
-	if (p->used->tp)
+	switch (p->via) {
+	case VIA_TRACEPOINT:
 		tracepoint_probe_unregister(p->tp, p->used->tp, NULL);
-	else if (p->used->ret)
-		unregister_kretprobe(&p->krp);
-	else
+		break;
+	case VIA_FTRACE:
+		ftrace_unregister(p);
+		break;
+	case VIA_KPROBE:
 		unregister_kprobe(&p->kp);
+		break;
+	case VIA_KRETPROBE:
+		unregister_kretprobe(&p->krp);
+		break;
+	case VIA_NONE:
+		break;
+	}
 	p->registered = false;
 	if (probe_nmissed(p))
 		pr_info("%s: %lu hits missed\n", p->used->symbol, probe_nmissed(p));
@@ -447,6 +631,22 @@ u64 cowstat_probes_lost(void)
 	return lost;
 }
 
+/*
+ * For summary's kretprobe_hidden: what becomes of a call-site hit under
+ * another tracer's return hook.  "seen" where every call-site probe is an
+ * ftrace_ops callback, which gets the return address as it was at entry;
+ * else what hooks.c can do for a kprobe.
+ */
+const char *cowstat_probes_return_hidden(void)
+{
+	const struct cowstat_probe *p;
+
+	for (p = probes; p < probes + ARRAY_SIZE(probes); p++)
+		if (p->registered && p->used->sites && p->via != VIA_FTRACE)
+			return cowstat_return_hooks();
+	return "seen";
+}
+
 static void call_sites_show(struct seq_file *m, const char *key,
 			    const struct call_sites *cs)
 {
@@ -462,9 +662,10 @@ void cowstat_probes_show(struct seq_file *m)
 	const struct cowstat_probe *p;
 
 	for (p = probes; p < probes + ARRAY_SIZE(probes); p++)
-		seq_printf(m, "probe.%s: registered=%s required=%s nmissed=%lu\n",
+		seq_printf(m, "probe.%s: registered=%s required=%s nmissed=%lu via=%s\n",
 			   (p->used ?: &p->spec)->symbol, p->registered ? "yes" : "no",
-			   p->required ? "yes" : "no", probe_nmissed(p));
+			   p->required ? "yes" : "no", probe_nmissed(p),
+			   via_names[p->registered ? p->via : VIA_NONE]);
 	call_sites_show(m, "copy_site", &copy_sites);
 	call_sites_show(m, "reuse_site", &reuse_sites);
 }

@@ -43,10 +43,12 @@ kmemleak=/sys/kernel/debug/kmemleak
 # are checked against this list (functions.sh).
 names=(setup insmod_refuses_max_tracked=0 insmod_refuses_max_tracked=-1
        insmod_refuses_history=99999999999 insmod_refuses_sweep_secs=0
+       insmod_refuses_probe_path=bogus
        insmod_fails_on_missing_required_probe insmod_fails_on_wrong_function
        rows_move_without_release_task rows_swept_without_reap_probes
-       insmod_refuses_probed_copy_site insmod "${c_tests[@]}" cow_faults_bpftrace return_hooks stress cowstat_tool hardening
-       bounds cow_pool reload_10x_under_stress reset_forgets_dead_processes
+       insmod_refuses_probed_copy_site insmod probes_via_expected "${c_tests[@]}" cow_faults_bpftrace return_hooks stress cowstat_tool hardening
+       bounds cow_pool kprobe_path_load kprobe_path_cow_fork kprobe_path_return_hooks
+       reload_10x_under_stress reset_forgets_dead_processes
        control_from_shell rmmod insmod_with_parameters final_rmmod
        kmemleak_after_unload)
 # kselftest's settings file: the timeout of each nested test, in seconds
@@ -124,7 +126,7 @@ bad_param() {
 	echo "$lines" | sed 's/^/# dmesg: /'
 	return 0
 }
-for p in max_tracked=0 max_tracked=-1 history=99999999999 sweep_secs=0; do
+for p in max_tracked=0 max_tracked=-1 history=99999999999 sweep_secs=0 probe_path=bogus; do
 	bad_param "$p"
 	result $? "insmod_refuses_$p"
 done
@@ -353,6 +355,39 @@ load() {
 load
 result $? insmod
 
+# How each function-entry probe is attached: with probe_path=auto an
+# ftrace_ops callback where the kernel's config says its trampolines pass
+# the arguments (DYNAMIC_FTRACE_WITH_ARGS, x86 since 5.11), a kprobe
+# elsewhere; with probe_path=kprobe, kprobes.  The tracepoints and
+# kretprobes stay what they are.
+entry_probes="do_wp_page ptep_clear_flush wp_page_reuse ptep_set_access_flags do_huge_pmd_wp_page break_ksm"
+probes_via() {
+	local want=$1 line sym via bad=0 n=0
+	while read -r line; do
+		sym=${line#probe.}
+		sym=${sym%%:*}
+		case " $entry_probes " in *" $sym "*) ;; *) continue ;; esac
+		case $line in *" registered=yes "*) ;; *) continue ;; esac
+		via=${line##* via=}
+		n=$((n + 1))
+		[ "$via" = "$want" ] || { log "$sym: via=$via, expected $want"; bad=1; }
+	done < <(grep '^probe\.' "$dbg/summary")
+	log "$n function-entry probes, all expected via=$want: $([ $bad = 0 ] && echo yes || echo no)"
+	[ "$n" -ge 3 ] && [ $bad = 0 ]
+}
+config=/boot/config-$(uname -r)
+if ! cs_loaded; then
+	skip probes_via_expected "module not loaded"
+elif [ ! -r "$config" ]; then
+	skip probes_via_expected "no $config"
+elif grep -q '^CONFIG_DYNAMIC_FTRACE_WITH_ARGS=y' "$config"; then
+	probes_via ftrace
+	result $? probes_via_expected
+else
+	probes_via kprobe
+	result $? probes_via_expected
+fi
+
 # The C tests, nested
 run_nested() {
 	local name=$1 rc
@@ -403,6 +438,21 @@ elif cs_load "$missing_ko" selftest_missing_probe=0 selftest_maxactive=1 \
 else
 	result 1 cow_pool
 fi
+
+# The kprobe path, the fallback where ftrace cannot serve (and the path
+# before it): the exact fork scenarios and copies under another tracer's
+# return hook again, with every function-entry probe a kprobe.
+if cs_load "$ko" probe_path=kprobe; then
+	probes_via kprobe
+	result $? kprobe_path_load
+	run_nested kprobe_path_cow_fork "$here/cow_fork"
+	run_nested kprobe_path_return_hooks "$here/return_hooks_test.sh" "$workload"
+else
+	result 1 kprobe_path_load
+	skip kprobe_path_cow_fork "probe_path=kprobe did not load"
+	skip kprobe_path_return_hooks "probe_path=kprobe did not load"
+fi
+cs_load "$ko"
 
 # Unload and load ten times in a row while the stress of stress_test.sh
 # runs (two fork loops with threads, grandchildren and fork-then-exec, a
