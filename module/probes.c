@@ -351,6 +351,13 @@ static int entry_register(struct cowstat_probe *p)
 			       p->used->symbol, init_utsname()->release, err);
 			return err;
 		}
+		/*
+		 * Typically an inline function the compiler kept out of line:
+		 * the kernel marks every inline notrace, so it has no ftrace
+		 * location, but a kprobe can still sit on its first byte.
+		 */
+		pr_info("%s on kernel %s has no ftrace location (error %d): a kprobe instead\n",
+			p->used->symbol, init_utsname()->release, err);
 	}
 	memset(&p->kp, 0, sizeof(p->kp));
 	p->kp.symbol_name = p->used->symbol;
