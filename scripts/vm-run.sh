@@ -11,6 +11,9 @@
 # usage: scripts/vm-run.sh [-k RELEASE | -i IMAGE] [-c CPUS] [-m MEM] [-t SECS] -- CMD...
 #        scripts/vm-run.sh -A      print the accelerator it would use: KVM or TCG
 #
+# COWSTAT_VM_PLUGIN=FILE.so[,ARG=...] loads a qemu TCG plugin (make bench's
+# instruction counter, bench/insn_count.c); with KVM there are none.
+#
 # -k boots /boot/vmlinuz-RELEASE (with /lib/modules/RELEASE), -i a kernel
 # image of a build tree that has everything it needs built in (the debug
 # kernel of scripts/debug-kernel.sh).  A kernel without 9P (the cloud
@@ -98,9 +101,13 @@ fi
 # vng in its own process group and signals the whole group.
 case $accel_choice in
 kvm) accel=() ;;
-tcg) accel=(--disable-kvm --qemu-opts="-accel tcg,thread=single") ;;
+tcg) accel=(--disable-kvm --qemu-opts="-accel tcg,thread=single${COWSTAT_VM_PLUGIN:+ -plugin $COWSTAT_VM_PLUGIN}") ;;
 *) echo "vm-run: COWSTAT_VM_ACCEL must be kvm or tcg" >&2; exit 2 ;;
 esac
+if [ -n "${COWSTAT_VM_PLUGIN:-}" ] && [ "$accel_choice" != tcg ]; then
+	echo "vm-run: COWSTAT_VM_PLUGIN needs software emulation (TCG), not $accel_choice" >&2
+	exit 2
+fi
 cmd=$(printf '%q ' "$@")
 out=$(mktemp)
 console=$(mktemp)
