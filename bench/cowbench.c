@@ -23,6 +23,15 @@
  *	many rows.
  *   cowbench read FILE
  *	Time opening FILE and reading it to the end.
+ *   cowbench calibrate N
+ *	Not a timing: a loop of exactly 2 * N instructions between the
+ *	markers, printed as "calibrate <2N>", so that bench/run.sh can check
+ *	the plugin's count (and see the interrupts' share) against it.
+ *
+ * The measured part of fork-write, faults and storm, and the calibration
+ * loop, lie between the marker instructions of insn_marker.h: under
+ * make bench's TCG plugin (bench/insn_count.c) the guest's instructions
+ * there are counted, the kernel's included, on every vCPU.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,6 +46,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "insn_marker.h"
 
 #define MIB (1024UL * 1024UL)
 
@@ -106,7 +117,9 @@ static int fork_write(size_t len)
 
 	touch(p, len, 1);
 	t0 = now_ns();
+	insn_mark_start();
 	fork_touch(p, len);
+	insn_mark_stop();
 	printf("fork-write %llu\n", (unsigned long long)(now_ns() - t0));
 	return 0;
 }
@@ -114,10 +127,13 @@ static int fork_write(size_t len)
 static int faults(size_t len)
 {
 	uint64_t t0 = now_ns();
-	char *p = map_anon(len);
+	char *p;
 
+	insn_mark_start();
+	p = map_anon(len);
 	touch(p, len, 1);
 	munmap(p, len);
+	insn_mark_stop();
 	printf("faults %llu\n", (unsigned long long)(now_ns() - t0));
 	return 0;
 }
@@ -130,8 +146,10 @@ static int storm(long count)
 
 	touch(p, len, 1);
 	t0 = now_ns();
+	insn_mark_start();
 	for (long i = 0; i < count; i++)
 		fork_touch(p, 16 * page_size);
+	insn_mark_stop();
 	printf("storm %llu\n", (unsigned long long)(now_ns() - t0));
 	return 0;
 }
@@ -210,6 +228,20 @@ static int read_file(const char *path)
 	return 0;
 }
 
+static int calibrate(unsigned long n)
+{
+	unsigned long left = n;
+
+	if (!n)
+		return 2;
+	insn_mark_start();
+	/* two instructions a round, nothing else between the markers */
+	__asm__ volatile("1: dec %0\n\tjnz 1b" : "+r"(left) : : "cc");
+	insn_mark_stop();
+	printf("calibrate %lu\n", 2 * n);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	page_size = sysconf(_SC_PAGESIZE);
@@ -225,8 +257,10 @@ int main(int argc, char **argv)
 		return spawn(strtol(argv[2], NULL, 0));
 	if (argc == 3 && !strcmp(argv[1], "read"))
 		return read_file(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "calibrate"))
+		return calibrate(strtoul(argv[2], NULL, 0));
 	fprintf(stderr,
-		"usage: %s fork-write MIB | faults MIB | storm COUNT | spawn COUNT | read FILE\n",
+		"usage: %s fork-write MIB | faults MIB | storm COUNT | spawn COUNT | read FILE | calibrate N\n",
 		argv[0]);
 	return 2;
 }

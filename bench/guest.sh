@@ -5,14 +5,22 @@
 # as root:  bench/guest.sh KO ROUNDS
 #
 # Each round runs every workload under each configuration -- module not
-# loaded ("bare"), module loaded ("module"), bpftrace counting the same
-# events ("bpftrace") -- with the order of the configurations rotated from
-# round to round, so slow drift in the machine hits all three alike.  Prints
-# one line per run, "bench: CONFIG WORKLOAD NANOSECONDS", and at the end the
-# time to read `processes` with many processes tracked, and entry_bytes;
-# then the scale runs (bench: scale-...): max_tracked=1048576, fork-write
-# with 100 and with COWBENCH_SCALE (100,000) idle tracked processes, those
-# all tracked exactly, reading them, the longest table-lock hold.
+# loaded ("bare"), module loaded ("module"), the module with its old probe
+# path, kprobes everywhere ("kprobe", where the module has probe_path=),
+# bpftrace counting the same events ("bpftrace") -- with the order of the
+# configurations rotated from round to round, so slow drift in the machine
+# hits all alike.  Prints one line per run, "bench: CONFIG WORKLOAD
+# NANOSECONDS", and at the end the time to read `processes` with many
+# processes tracked, and entry_bytes; then the scale runs (bench: scale-...):
+# max_tracked=1048576, fork-write with 100 and with COWBENCH_SCALE (100,000;
+# 0 leaves the scale runs out) idle tracked processes, those all tracked
+# exactly, reading them, the longest table-lock hold.
+#
+# Every run of cowbench that passes its marker instructions (calibrate, and
+# the timed part of fork-write, faults and storm) prints exactly one line,
+# warm-ups included ("bench: warmup ...", "bench: scale-warmup ..."), in the
+# order it ran: under make bench's TCG plugin each such run is one count of
+# the plugin's output, and bench/run.sh pairs them by order.
 
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,6 +36,10 @@ spawn_count=${COWBENCH_SPAWN:-10000}
 # second under emulation.
 workloads=("fork-write 256" "faults 256" "storm 500")
 configs=(bare module bpftrace)
+# The old probe path beside the new, where the module has the choice.
+if modinfo -p "$ko" 2>/dev/null | grep -q '^probe_path:'; then
+	configs+=(kprobe)
+fi
 
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 echo never >/sys/kernel/mm/transparent_hugepage/enabled
@@ -37,6 +49,7 @@ bt_pid=
 setup() {
 	case $1 in
 	module) insmod "$ko" ;;
+	kprobe) insmod "$ko" probe_path=kprobe ;;
 	bpftrace)
 		bpftrace "$bt" >/tmp/cowbench-bt.out 2>&1 &
 		bt_pid=$!
@@ -52,7 +65,7 @@ setup() {
 }
 teardown() {
 	case $1 in
-	module) rmmod cowstat ;;
+	module | kprobe) rmmod cowstat ;;
 	bpftrace)
 		if ! kill -INT "$bt_pid"; then
 			echo "bench: bpftrace ended early:"
@@ -64,16 +77,23 @@ teardown() {
 	esac
 }
 
+echo "bench: kernel $(uname -r), $(nproc) CPUs, $rounds rounds, configs ${configs[*]}"
+# The plugin's count against a loop of known length (cowbench calibrate).
+for _ in 1 2 3; do
+	echo "bench: $("$bench" calibrate 10000000)"
+done
+
 # Warm up (guest memory first touched, caches filled) before measuring.
 for w in "${workloads[@]}"; do
 	# shellcheck disable=SC2086
-	"$bench" $w >/dev/null
+	set -- $("$bench" $w)
+	echo "bench: warmup $1 $2"
 done
 
-echo "bench: kernel $(uname -r), $(nproc) CPUs, $rounds rounds"
+nconfigs=${#configs[@]}
 for r in $(seq "$rounds"); do
-	for i in 0 1 2; do
-		c=${configs[$(((r + i) % 3))]}
+	for i in $(seq 0 $((nconfigs - 1))); do
+		c=${configs[$(((r + i) % nconfigs))]}
 		setup "$c"
 		for w in "${workloads[@]}"; do
 			# shellcheck disable=SC2086
@@ -88,6 +108,8 @@ done
 # fork, so spawn after loading).
 insmod "$ko" max_tracked=$((spawn_count + 1024))
 coproc SPAWN { "$bench" spawn "$spawn_count"; }
+# bash unsets SPAWN_PID once the coprocess is reaped: keep it
+spawn_pid=$SPAWN_PID
 read -r line <&"${SPAWN[0]}"
 echo "bench: $line, tracked $(sed -n 's/^tracked: //p' "$dbg/summary")"
 for _ in 1 2 3 4 5; do
@@ -95,14 +117,15 @@ for _ in 1 2 3 4 5; do
 	echo "bench: read-processes $2 $3"
 done
 echo "bench: entry_bytes $(sed -n 's/^entry_bytes: //p' "$dbg/summary")"
-kill "$SPAWN_PID"
-wait "$SPAWN_PID" || true
+kill "$spawn_pid"
+wait "$spawn_pid" || true
 rmmod cowstat
 
 # Scale.  A row per idle process costs nothing on the fault path (one hash
 # lookup), so fork-write must not slow down with the table full; one
 # 100,000-row read must stay short and take the table lock not at all.
 scale_count=${COWBENCH_SCALE:-100000}
+[ "$scale_count" -gt 0 ] || exit 0
 scale_rounds=${COWBENCH_SCALE_ROUNDS:-$rounds}
 echo 4194304 >/proc/sys/kernel/pid_max
 echo $((scale_count * 2 + 100000)) >/proc/sys/kernel/threads-max
@@ -122,17 +145,19 @@ spawner() {
 	fi
 }
 scale_idle() {
-	local n=$1 line sp rows
+	local n=$1 line sp rows idle_pid
 	coproc IDLE { "$bench" spawn "$n"; }
+	idle_pid=$IDLE_PID
 	read -r line <&"${IDLE[0]}"
-	sp=$(spawner "$IDLE_PID")
+	sp=$(spawner "$idle_pid")
 	rows=$(awk -v p="$sp" 'NR > 1 && $2 == p' "$dbg/processes" | wc -l)
 	echo "bench: scale-idle $n rows $rows dropped $(summary_value dropped)" \
 	     "tracked $(summary_value tracked)"
 	# Untimed first: the first runs after a change of the guest's memory
 	# use are slower (2026-12-03: 1.9 s, 1.3 s, 1.2 s, then 0.7 s).
 	for _ in 1 2 3; do
-		"$bench" fork-write 256 >/dev/null
+		set -- $("$bench" fork-write 256)
+		echo "bench: scale-warmup $1 $2"
 	done
 	for _ in $(seq "$scale_rounds"); do
 		set -- $("$bench" fork-write 256)
@@ -145,8 +170,8 @@ scale_idle() {
 		done
 		echo "bench: scale-lock-max $(summary_value table_lock_max_ns)"
 	fi
-	kill "$IDLE_PID"
-	wait "$IDLE_PID" || true
+	kill "$idle_pid"
+	wait "$idle_pid" || true
 }
 scale_idle 100
 scale_idle "$scale_count"
