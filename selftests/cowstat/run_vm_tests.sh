@@ -400,7 +400,11 @@ probes_via() {
 	# config has the ftrace path, at least those two take it
 	[ "$n" -ge 3 ] && [ $bad = 0 ] && { [ "$mode" = kprobe ] || [ "$nf" -ge 2 ]; }
 }
+# The kernel's config: Debian's in /boot, a debug build's (IKCONFIG) in /proc
 config=/boot/config-$(uname -r)
+if [ ! -r "$config" ] && [ -r /proc/config.gz ]; then
+	zcat /proc/config.gz >/tmp/cowstat-kconfig && config=/tmp/cowstat-kconfig
+fi
 if ! cs_loaded; then
 	skip probes_via_expected "module not loaded"
 elif [ ! -r "$config" ]; then
