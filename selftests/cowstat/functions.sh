@@ -16,6 +16,7 @@
 # cs_table_sums FILE ARRAY.  They use shell builtins only, so a test that
 # reads them forks nothing while it reads.
 # The kernel log: kmsg_mark, kmsg_since, kernel_reports (scripts/kernel_log.sh).
+# Tracing: cs_tracefs prints tracefs's directory (kprobe_events, ...).
 
 n=0 pass=0 fail=0 skip=0
 dbg=/sys/kernel/debug/cowstat
@@ -72,6 +73,15 @@ need_module() { [ -d "$dbg" ] || skip_rest "$dbg missing: cowstat.ko not loaded"
 need_exec() { [ -x "$1" ] || skip_rest "no program $1 (make -C selftests/cowstat)"; }
 
 cs_loaded() { grep -q '^cowstat ' /proc/modules; }
+
+# Where tracefs is: its own mount point, mounted there if need be, or the
+# older place under debugfs.  Callers check the file they need in it.
+cs_tracefs() {
+	local d=/sys/kernel/tracing
+	[ -e $d/trace ] || mount -t tracefs nodev $d 2>/dev/null
+	[ -e $d/trace ] || d=/sys/kernel/debug/tracing
+	echo $d
+}
 
 # Unload cowstat if it is loaded.  rmmod refuses (EBUSY) while a write to
 # control is under way: try again for up to 5 s.

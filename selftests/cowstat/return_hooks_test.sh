@@ -45,8 +45,7 @@ esac
 # any call in that gap (ptep_clear_flush also unmaps pages for migration and
 # reclaim, in any process) is a hit more in lost than bpftrace printed
 # (5.10, 2026-12-04: lost 361, bpftrace 357).
-tracefs=/sys/kernel/tracing
-[ -e $tracefs/kprobe_events ] || tracefs=/sys/kernel/debug/tracing
+tracefs=$(cs_tracefs)
 event=$tracefs/events/cowstat_rh/cowstat_rh_pcf
 hook_start() {
 	if [ "$mode" = lost ]; then

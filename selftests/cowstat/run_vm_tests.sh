@@ -301,10 +301,9 @@ result_or_skip $? rows_swept_without_reap_probes "test module not built"
 # the call from the scan (an int3 on its first byte, or once optimized a jmp
 # to the kprobe's detour): the load must fail, naming the place, with the
 # probe as a plain int3 and, where the kernel optimizes it, as a jmp.
-tracefs=/sys/kernel/tracing
 probed_site() {
-	local site opt lines rc=0 mode
-	[ -e $tracefs/kprobe_events ] || tracefs=/sys/kernel/debug/tracing
+	local site opt lines rc=0 mode tracefs
+	tracefs=$(cs_tracefs)
 	[ -w $tracefs/kprobe_events ] || { log "no kprobe_events in tracefs"; return 2; }
 	cs_load "$ko" || return 1
 	site=$(sed -n 's/^copy_site: \([^/]*\)\/.*/\1/p' "$dbg/summary" | head -n 1)
@@ -363,21 +362,12 @@ result $? insmod
 # elsewhere; with probe_path=kprobe, kprobes.  The tracepoints and
 # kretprobes stay what they are.
 entry_probes="do_wp_page ptep_clear_flush wp_page_reuse ptep_set_access_flags do_huge_pmd_wp_page break_ksm"
-tracefs_dir() {
-	local d
-	for d in /sys/kernel/tracing /sys/kernel/debug/tracing; do
-		[ -r "$d/available_filter_functions" ] && { echo "$d"; return 0; }
-	done
-	mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null &&
-		[ -r /sys/kernel/tracing/available_filter_functions ] &&
-		echo /sys/kernel/tracing
-}
 # $1: "ftrace" (where ftrace can take the function, kprobe where not) or
 # "kprobe" (all of them)
 probes_via() {
 	local mode=$1 line sym via want bad=0 n=0 nf=0 filters=""
 	if [ "$mode" = ftrace ]; then
-		filters=$(tracefs_dir)/available_filter_functions
+		filters=$(cs_tracefs)/available_filter_functions
 		[ -r "$filters" ] || { log "no available_filter_functions"; return 1; }
 	fi
 	while read -r line; do
