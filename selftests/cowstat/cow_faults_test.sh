@@ -45,8 +45,10 @@ if ! "$workload" bpf $S $K >"$out/wl" 2>&1; then
 	not_ok "${names[1]}"
 	skip_rest "workload failed"
 fi
-kill -INT $btpid
-wait $btpid
+if ! bt_stop "$out" 'cow_faults: do_wp_page entries'; then
+	not_ok "${names[1]}"
+	skip_rest "bpftrace did not stop"
+fi
 read -r _ parent _ child <"$out/wl"
 echo "# workload parent $parent child $child, S=$S K=$K"
 ok "${names[1]}"

@@ -16,6 +16,7 @@
 # cs_table_sums FILE ARRAY.  They use shell builtins only, so a test that
 # reads them forks nothing while it reads.
 # The kernel log: kmsg_mark, kmsg_since, kernel_reports (scripts/kernel_log.sh).
+# hang_report PID: what PID and the processes below it wait for.
 # Tracing: cs_tracefs prints tracefs's directory (kprobe_events, ...).
 
 n=0 pass=0 fail=0 skip=0
@@ -81,6 +82,34 @@ cs_tracefs() {
 	[ -e $d/trace ] || mount -t tracefs nodev $d 2>/dev/null
 	[ -e $d/trace ] || d=/sys/kernel/debug/tracing
 	echo $d
+}
+
+# What process $1 and every process below it are doing, as "# " lines: state,
+# where it sleeps, its system call and, for each thread, the kernel stack.
+# For a test that runs far longer than it should: the report says where
+# it waits before the time limit kills everything.
+hang_report() {
+	local pids p t
+
+	# one ps, the tree walked in awk: a test may have thousands of them
+	pids=$(ps -eo pid=,ppid= | awk -v top="$1" '
+		{ parent[$1] = $2 }
+		END {
+			for (p in parent) {
+				for (q = p; q in parent && q != top; q = parent[q])
+					;
+				if (q == top)
+					print p
+			}
+		}' | sort -n | head -50)
+	for p in $pids; do
+		[ -d /proc/$p ] || continue
+		echo "# pid $p: $(tr '\0' ' ' </proc/$p/cmdline | cut -c1-120)"
+		for t in /proc/$p/task/*; do
+			echo "#   thread ${t##*/}: $(awk '/^State:/ { print $2, $3 }' $t/status) wchan $(cat $t/wchan 2>/dev/null) syscall $(cut -d' ' -f1 $t/syscall 2>/dev/null)"
+			sed 's/^/#     /' $t/stack 2>/dev/null
+		done
+	done
 }
 
 # Unload cowstat if it is loaded.  rmmod refuses (EBUSY) while a write to
@@ -176,13 +205,46 @@ cs_table_sums() {
 }
 
 # The bpftrace tests' prologue: skip without the module, bpftrace or the
-# workload $1; a work directory in out, removed (bpftrace stopped) at exit.
+# workload $1; a work directory in out, removed at exit, when a bpftrace
+# still running (a test that ended early) is killed: closing its perf
+# events detaches its probes.
 bt_setup() {
 	need_module
 	command -v bpftrace >/dev/null || skip_rest "bpftrace not installed"
 	need_exec "$1"
 	out=$(mktemp -d /tmp/cowstat-bt.XXXXXX)
-	trap 'kill -INT $btpid 2>/dev/null; rm -rf "$out"' EXIT
+	trap 'kill -KILL $btpid 2>/dev/null; rm -rf "$out"' EXIT
+}
+
+# Stop the bpftrace of bt_start (btpid, output in $1/bt) and wait for it;
+# its END prints a line starting with $2.  bpftrace 0.17 acts on SIGINT only
+# when the signal interrupts its epoll_wait(): one that arrives while it
+# reads events sets its flag, and the loop waits on, forever (seen under
+# TCG: the guest sat in do_epoll_wait until the VM's time limit).  So the
+# signal goes when /proc says it waits there, and again every 10 s until
+# END has begun; not after, as one in END's drain would cut it short.
+# Returns 1, after SIGKILL, if it has not ended in 60 s.
+bt_stop() {
+	local out=$1 marker=$2 i last=-50
+
+	for i in $(seq 300); do
+		kill -0 "$btpid" 2>/dev/null || break
+		if [ $((i - last)) -ge 50 ] && ! grep -q "^$marker" "$out/bt" &&
+		   [ "$(cat /proc/$btpid/wchan 2>/dev/null)" = do_epoll_wait ]; then
+			[ $last -lt 0 ] || log "bpftrace $btpid still runs: SIGINT again"
+			kill -INT "$btpid" 2>/dev/null
+			last=$i
+		fi
+		sleep 0.2
+	done
+	if kill -0 "$btpid" 2>/dev/null; then
+		log "bpftrace $btpid did not stop in 60 s; its state:"
+		hang_report "$btpid"
+		kill -KILL "$btpid"
+		wait "$btpid"
+		return 1
+	fi
+	wait "$btpid"
 }
 
 # Start bpftrace with the arguments after $1 and $2 in the background, its

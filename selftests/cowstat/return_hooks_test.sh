@@ -54,7 +54,8 @@ hook_start() {
 			echo 1 >$event/enable
 	else
 		bt_start "$out" attached -e \
-			'BEGIN { printf("attached\n"); } kretprobe:ptep_clear_flush { @calls = count(); }'
+			'BEGIN { printf("attached\n"); } kretprobe:ptep_clear_flush { @calls = count(); }
+			 END { printf("detached\n"); }'
 	fi
 }
 hook_stop() {
@@ -63,8 +64,7 @@ hook_stop() {
 		calls=$(awk '$1 == "cowstat_rh_pcf" { print $2 }' $tracefs/kprobe_profile)
 		echo "-:cowstat_rh/cowstat_rh_pcf" >>$tracefs/kprobe_events
 	else
-		kill -INT $btpid
-		wait $btpid
+		bt_stop "$out" detached || return 1
 		calls=$(sed -n 's/^@calls: \([0-9]*\)$/\1/p' "$out/bt")
 	fi
 }
@@ -89,10 +89,13 @@ else
 fi
 
 hook_stop
+stopped=$?
 cs_read_summary after
 log "the return hook counted ${calls:-no} ptep_clear_flush calls; lost ${before[lost]} -> ${after[lost]}"
 lost=$((after[lost] - before[lost]))
-if [ "$mode" != lost ]; then
+if [ "$stopped" -ne 0 ]; then
+	false
+elif [ "$mode" != lost ]; then
 	[ "$lost" -eq 0 ]
 else
 	[ -n "$calls" ] && [ "$lost" -eq "$calls" ] && [ "$calls" -ge $K ]

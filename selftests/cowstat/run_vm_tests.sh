@@ -408,11 +408,25 @@ else
 fi
 
 # The C tests, nested
+# A nested test still running after $report_after s gets a report of what
+# its processes wait for (hang_report), once: the limit of scripts/vm-run.sh
+# may end the guest before the test's own timeout does.  sed -u passes its
+# lines on as they come, so the console shows how far a test got.
+report_after=240
+[ ! -e "$kmemleak" ] || report_after=1200	# a debug kernel, several times slower
 run_nested() {
-	local name=$1 rc
+	local name=$1 rc watcher
 	shift
-	timeout -k 10 "$test_timeout" "$@" 2>&1 | sed 's/^/    /'
+	( trap 'kill $sleeper 2>/dev/null; exit 0' TERM
+	  sleep "$report_after" & sleeper=$!
+	  wait $sleeper
+	  log "$name: still running after $report_after s; its processes:"
+	  hang_report $$ ) &
+	watcher=$!
+	timeout -k 10 "$test_timeout" "$@" 2>&1 | sed -u 's/^/    /'
 	rc=${PIPESTATUS[0]}
+	kill "$watcher" 2>/dev/null
+	wait "$watcher" 2>/dev/null
 	[ "$rc" -ne 124 ] || log "$name: killed after ${test_timeout} s (settings: timeout)"
 	result "$rc" "$name"
 }
