@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Run the kernel's checkpatch.pl (from Debian's linux-source package, taken at
-# run time) over the module sources; KTAP output, one test per file.
+# run time) over the module sources, and docutils over Documentation/*.rst
+# (what the kernel's Sphinx build parses them with); KTAP output, one test
+# per file.
 
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +20,8 @@ if [ ! -x "$dir/scripts/checkpatch.pl" ]; then
 fi
 
 files=(module/*.c module/*.h)
-names=("${files[@]/#/checkpatch }")
+docs=(Documentation/*.rst)
+names=("${files[@]/#/checkpatch }" "${docs[@]/#/docutils }")
 # the shell selftests' KTAP emitter: ktap_plan, ok, not_ok, totals
 . selftests/cowstat/functions.sh
 ktap_plan
@@ -31,6 +34,24 @@ for f in "${files[@]}"; do
 	else
 		echo "$out" | sed 's/^/# /'
 		not_ok "checkpatch $f"
+	fi
+done
+# A malformed table or a broken reference is an error or a warning to
+# docutils; either fails the file.
+for f in "${docs[@]}"; do
+	if out=$(python3 - "$f" 2>&1 <<-'EOF'
+		import sys
+		import docutils.core
+		docutils.core.publish_string(
+		    open(sys.argv[1], encoding="utf-8").read(), writer_name="null",
+		    settings_overrides={"report_level": 2, "halt_level": 2,
+		                        "warning_stream": sys.stderr})
+	EOF
+	); then
+		ok "docutils $f"
+	else
+		echo "$out" | sed 's/^/# /'
+		not_ok "docutils $f"
 	fi
 done
 totals

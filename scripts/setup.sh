@@ -28,7 +28,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 # Everything from bookworm, the 6.1 kernel (the default one) included.
-PKGS=(gcc make libc6-dev xz-utils kmod cpio python3
+PKGS=(gcc make libc6-dev xz-utils kmod cpio python3 python3-docutils
       qemu-system-x86 busybox-static bpftrace
       linux-image-amd64 linux-headers-amd64 linux-source-6.1 dkms
       mmdebstrap)
