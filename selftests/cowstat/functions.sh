@@ -224,13 +224,27 @@ bt_setup() {
 # signal goes when /proc says it waits there, and again every 10 s until
 # END has begun; not after, as one in END's drain would cut it short.
 # Returns 1, after SIGKILL, if it has not ended in 60 s.
+#
+# "Waits there" is the syscall number in /proc/PID/syscall (x86-64:
+# epoll_wait 232, epoll_pwait 281, epoll_pwait2 441), not wchan: before
+# 5.16 ("x86: Fix get_wchan() to support the ORC unwinder") x86's wchan
+# walked frame pointers, which Debian's ORC kernels do not keep, so 5.10
+# shows 0 there and the signal never went.
+in_epoll_wait() {
+	local nr
+
+	read -r nr _ <"/proc/$1/syscall" 2>/dev/null || return 1
+	case $nr in 232 | 281 | 441) return 0 ;; esac
+	return 1
+}
+
 bt_stop() {
 	local out=$1 marker=$2 i last=-50
 
 	for i in $(seq 300); do
 		kill -0 "$btpid" 2>/dev/null || break
 		if [ $((i - last)) -ge 50 ] && ! grep -q "^$marker" "$out/bt" &&
-		   [ "$(cat /proc/$btpid/wchan 2>/dev/null)" = do_epoll_wait ]; then
+		   in_epoll_wait "$btpid"; then
 			[ $last -lt 0 ] || log "bpftrace $btpid still runs: SIGINT again"
 			kill -INT "$btpid" 2>/dev/null
 			last=$i
