@@ -21,6 +21,13 @@
 # warm-ups included ("bench: warmup ...", "bench: scale-warmup ..."), in the
 # order it ran: under make bench's TCG plugin each such run is one count of
 # the plugin's output, and bench/run.sh pairs them by order.
+#
+# With COWBENCH_PROFILE=1 (the plugin's profile= is on) it also prints
+# where the kernel's text is ("bench: ksym-text ADDRESS") and, after each
+# configuration is set up, the symbols of the module, the ftrace and kprobe
+# trampolines and BPF programs ("bench: ksym ADDRESS NAME"), which load at
+# new addresses each time; bench/profile.awk names the profile's
+# addresses with them.
 
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -45,6 +52,12 @@ mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 echo never >/sys/kernel/mm/transparent_hugepage/enabled
 lsmod | grep -q '^cowstat ' && rmmod cowstat
 
+ksyms() {
+	[ "${COWBENCH_PROFILE:-0}" = 1 ] || return 0
+	echo "bench: ksyms $1"
+	awk '/\[(cowstat|__builtin__ftrace|__builtin__kprobes|bpf)\]/ { print "bench: ksym", $1, $3 }' /proc/kallsyms
+}
+
 bt_pid=
 setup() {
 	case $1 in
@@ -62,6 +75,7 @@ setup() {
 		sleep 2
 		;;
 	esac
+	ksyms "$1"
 }
 teardown() {
 	case $1 in
@@ -81,6 +95,8 @@ teardown() {
 }
 
 echo "bench: kernel $(uname -r), $(nproc) CPUs, $rounds rounds, configs ${configs[*]}"
+[ "${COWBENCH_PROFILE:-0}" != 1 ] ||
+	echo "bench: ksym-text $(awk '$3 == "_text" { print $1; exit }' /proc/kallsyms)"
 # The plugin's count against a loop of known length (cowbench calibrate).
 for _ in 1 2 3; do
 	echo "bench: $("$bench" calibrate 10000000)"

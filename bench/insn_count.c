@@ -17,7 +17,16 @@
  * its out= argument: SEQ numbers the stops from 1, COUNT is the number of
  * instructions executed since the last start marker, on every vCPU.
  *
- *   qemu ... -plugin insn-count.so,out=/tmp/insns
+ *   qemu ... -plugin insn-count.so,out=/tmp/insns[,profile=/tmp/profile]
+ *
+ * With profile=FILE it also counts how often each translated block runs,
+ * and at each stop marker appends "profile SEQ" and then "ADDRESS COUNT"
+ * for every block that ran since the start marker: the guest virtual
+ * address of its first instruction (hex) and the instructions it executed
+ * there.  bench/profile.awk names the functions.  A block is attributed
+ * whole to the function of its first instruction (blocks end at branches
+ * and calls, so seldom span two), and one left early by a fault counts
+ * whole; the guest's counts are the same with profiling on or off.
  *
  * Built by scripts/qemu-plugin.sh against qemu-plugin.h from the source of
  * the installed qemu.
@@ -48,6 +57,17 @@ static uint64_t at_start;
 static uint64_t stops;
 static FILE *out;
 
+/* profile=: one per translated block, never freed (blocks are few) */
+struct block {
+	uint64_t vaddr;
+	uint64_t insns;
+	uint64_t runs;		/* inline, like executed */
+	uint64_t runs_at_start;
+};
+static FILE *profile;
+static struct block **blocks;
+static size_t nr_blocks, blocks_cap;
+
 /* 0f 1f 80 <disp32 little-endian>: nopl disp32(%rax) */
 static enum marker marker_of(struct qemu_plugin_insn *insn)
 {
@@ -66,13 +86,51 @@ static enum marker marker_of(struct qemu_plugin_insn *insn)
 
 static void on_marker(unsigned int vcpu, void *kind)
 {
+	size_t i;
+
 	(void)vcpu;
 	if ((enum marker)(uintptr_t)kind == MARK_START) {
 		at_start = executed;
+		for (i = 0; i < nr_blocks; i++)
+			blocks[i]->runs_at_start = blocks[i]->runs;
 		return;
 	}
 	fprintf(out, "insns %" PRIu64 " %" PRIu64 "\n", ++stops, executed - at_start);
 	fflush(out);
+	if (!profile)
+		return;
+	fprintf(profile, "profile %" PRIu64 "\n", stops);
+	for (i = 0; i < nr_blocks; i++) {
+		struct block *b = blocks[i];
+
+		if (b->runs != b->runs_at_start)
+			fprintf(profile, "%" PRIx64 " %" PRIu64 "\n", b->vaddr,
+				(b->runs - b->runs_at_start) * b->insns);
+	}
+	fflush(profile);
+}
+
+/* A new block to profile; NULL (and no profile of it) if out of memory. */
+static struct block *block_new(struct qemu_plugin_tb *tb, size_t n)
+{
+	struct block *b;
+
+	if (nr_blocks == blocks_cap) {
+		size_t cap = blocks_cap ? 2 * blocks_cap : 65536;
+		struct block **nb = realloc(blocks, cap * sizeof(*nb));
+
+		if (!nb)
+			return NULL;
+		blocks = nb;
+		blocks_cap = cap;
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->vaddr = qemu_plugin_tb_vaddr(tb);
+	b->insns = n;
+	blocks[nr_blocks++] = b;
+	return b;
 }
 
 static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
@@ -80,6 +138,13 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	size_t n = qemu_plugin_tb_n_insns(tb);
 
 	(void)id;
+	if (profile) {
+		struct block *b = block_new(tb, n);
+
+		if (b)
+			qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64,
+								 &b->runs, 1);
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
 		enum marker m = marker_of(insn);
@@ -99,12 +164,14 @@ static void on_plugin_exit(qemu_plugin_id_t id, void *p)
 	(void)p;
 	fprintf(out, "insns-total %" PRIu64 "\n", executed);
 	fclose(out);
+	if (profile)
+		fclose(profile);
 }
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
 					   int argc, char **argv)
 {
-	const char *path = NULL;
+	const char *path = NULL, *profile_path = NULL;
 
 	if (info->system_emulation == false) {
 		fprintf(stderr, "insn_count: for system emulation only\n");
@@ -113,8 +180,11 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 	for (int i = 0; i < argc; i++) {
 		if (!strncmp(argv[i], "out=", 4))
 			path = argv[i] + 4;
+		else if (!strncmp(argv[i], "profile=", 8))
+			profile_path = argv[i] + 8;
 		else {
-			fprintf(stderr, "insn_count: unknown argument %s (want out=FILE)\n", argv[i]);
+			fprintf(stderr, "insn_count: unknown argument %s (want out=FILE[,profile=FILE])\n",
+				argv[i]);
 			return -1;
 		}
 	}
@@ -126,6 +196,13 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 	if (!out) {
 		fprintf(stderr, "insn_count: %s: %s\n", path, strerror(errno));
 		return -1;
+	}
+	if (profile_path) {
+		profile = fopen(profile_path, "w");
+		if (!profile) {
+			fprintf(stderr, "insn_count: %s: %s\n", profile_path, strerror(errno));
+			return -1;
+		}
 	}
 	qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
 	qemu_plugin_register_atexit_cb(id, on_plugin_exit, NULL);

@@ -17,7 +17,10 @@
 # in one boot are what to compare.  There, qemu also runs the TCG plugin
 # bench/insn_count.c (built by scripts/qemu-plugin.sh), which counts the
 # guest instructions of each measured part: a figure that does not drift
-# with the host's load the way times do.
+# with the host's load the way times do.  In the first boot the plugin also
+# profiles by translated block, and bench/profile.awk tells, with the
+# kernel's System.map, in which functions the fork-write runs' added
+# instructions are.
 
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,10 +54,15 @@ for b in $(seq "$boots"); do
 	rm -f "$insns"
 	s=$scale
 	[ "$b" = 1 ] || s=0
+	prof=
+	[ "$b" != 1 ] || [ -z "$plugin" ] || [ ! -r "/boot/System.map-$release" ] ||
+		prof=$top/build/bench-profile.txt
+	rm -f "$top/build/bench-profile.txt"
 	echo "bench: boot $b of $boots"
-	COWSTAT_VM_PLUGIN=${plugin:+$plugin,out=$insns} \
+	COWSTAT_VM_PLUGIN=${plugin:+$plugin,out=$insns${prof:+,profile=$prof}} \
 	scripts/vm-run.sh -m 12G -t 3600 -k "$release" -- \
-		env COWBENCH_SCALE="$s" "$top/bench/guest.sh" "$ko" "$rounds" |
+		env COWBENCH_SCALE="$s" COWBENCH_PROFILE="${prof:+1}" \
+		"$top/bench/guest.sh" "$ko" "$rounds" |
 		tee "$out" | grep '^bench:'
 	paired=build/bench-boot-$b.txt
 	if [ -n "$plugin" ]; then
@@ -66,6 +74,14 @@ for b in $(seq "$boots"); do
 done
 
 table=$(awk -f bench/report.awk "${files[@]}")
+if [ -s build/bench-profile.txt ]; then
+	table+=$'\n\n'"Where fork-write's added instructions go, the first boot: guest"
+	table+=$'\n'"instructions per copy over bare, by the kernel function (or the module's,"
+	table+=$'\n'"or a trampoline) each translated block starts in (bench/profile.awk; the"
+	table+=$'\n'"functions that add at least one per copy in some configuration):"
+	table+=$'\n\n'$(awk -f bench/profile.awk "/boot/System.map-$release" \
+		build/bench-guest.log build/bench-profile.txt)
+fi
 
 echo
 echo "$table"

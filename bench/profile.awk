@@ -1,0 +1,156 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# profile.awk - where the module's added instructions go: the TCG plugin's
+# per-block profile (bench/insn_count.c, profile=) of the fork-write runs,
+# summed by kernel function, each configuration against bare, for
+# BENCHMARKS.md.
+#
+# usage: awk -v copies=65536 -f bench/profile.awk SYSTEM_MAP GUEST_LOG PROFILE
+#
+# SYSTEM_MAP is the booted kernel's /boot/System.map-RELEASE; GUEST_LOG the
+# guest's bench lines of a COWBENCH_PROFILE=1 boot (bench/guest.sh): they
+# give the guest's _text (KASLR moves the kernel), the symbols of each
+# configuration's module and trampolines, and the order of the runs, whose
+# Nth marked run is the plugin's Nth profile (the order bench/pair.awk
+# pairs counts by).  Kernel addresses are compared by their low 32 bits:
+# the kernel's text and the module area both lie in the top 2 GiB, so the
+# high half is all ones, and awk's doubles stay exact.
+
+function hex(s,   i, n) {
+	n = 0
+	s = tolower(s)
+	for (i = 1; i <= length(s); i++)
+		n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+	return n
+}
+# The low 32 bits of a kernel address, or -1 for a user one.
+function kaddr(s) {
+	if (length(s) != 16 || substr(s, 1, 8) != "ffffffff")
+		return -1
+	return hex(substr(s, 9))
+}
+# index of the last of a[1..n] (ascending) at or below v; 0 if none
+function below(a, n, v,   lo, hi, mid) {
+	lo = 0; hi = n
+	while (lo < hi) {
+		mid = int((lo + hi + 1) / 2)
+		if (a[mid] <= v) lo = mid; else hi = mid - 1
+	}
+	return lo
+}
+function marked(   w) {
+	if ($2 == "calibrate" || $2 == "warmup" || $2 == "scale-warmup" || $2 == "scale-fork-write")
+		return 1
+	w = $3
+	return ($2 == "bare" || $2 == "module" || $2 == "kprobe" || $2 == "bpftrace") &&
+	       (w == "fork-write" || w == "faults" || w == "storm")
+}
+# The name of the function at kernel address a (low 32 bits) in run r's
+# configuration.
+function name_of(a, r,   s, i, k) {
+	if (a < 0)
+		return "[user space]"
+	if (a >= text_lo && a < text_hi) {
+		i = below(kt, nkt, a - shift)
+		return i ? kn[i] : "[kernel, unnamed]"
+	}
+	s = run_setup[r]
+	if ((s, a) in memo)
+		return memo[s, a]
+	k = 0
+	for (i = 1; i <= msyms[s]; i++)
+		if (ma[s, i] <= a && (k == 0 || ma[s, i] > ma[s, k]))
+			k = i
+	memo[s, a] = k && a - ma[s, k] < 65536 ? mn[s, k] : "[kernel, elsewhere]"
+	return memo[s, a]
+}
+
+BEGIN { if (!copies) copies = 65536 }
+
+# System.map: text symbols, ascending
+FILENAME == ARGV[1] {
+	if ($3 == "_text") map_text = kaddr($1)
+	if ($3 == "_etext") map_etext = kaddr($1)
+	if ($2 ~ /^[tTwW]$/ && kaddr($1) >= 0) { kt[++nkt] = kaddr($1); kn[nkt] = $3 }
+	next
+}
+
+# The guest's bench lines
+FILENAME == ARGV[2] {
+	if ($1 != "bench:") next
+	if ($2 == "ksym-text") {
+		shift = kaddr($3) - map_text; have_text = 1
+		text_lo = map_text + shift; text_hi = map_etext + shift
+		next
+	}
+	if ($2 == "ksyms") { setup++; msyms[setup] = 0; next }
+	if ($2 == "ksym") {
+		msyms[setup]++
+		ma[setup, msyms[setup]] = kaddr($3); mn[setup, msyms[setup]] = $4
+		next
+	}
+	if (!marked()) next
+	nmarked++
+	if ($3 == "fork-write" && $2 != "warmup") {
+		run_cfg[nmarked] = $2; run_setup[nmarked] = setup
+		runs[$2]++; cfgs[$2] = 1
+	}
+	next
+}
+
+# The plugin's profile
+$1 == "profile" { r = $2; nprof = r; next }
+r in run_cfg {
+	c = run_cfg[r]
+	f = name_of(kaddr($1), r)
+	sum[c, f] += $2; fn[f] = 1
+}
+
+END {
+	if (nprof != nmarked) {
+		printf "Profile not paired: %d marked runs, %d profiles.\n", nmarked, nprof
+		exit
+	}
+	if (!runs["bare"] || !have_text) {
+		print "Profile: no bare fork-write runs, or no ksym-text line."
+		exit
+	}
+	nc = 0
+	split("module kprobe bpftrace", order, " ")
+	for (i = 1; i <= 3; i++)
+		if (order[i] in cfgs) col[++nc] = order[i]
+	# added instructions per copy, per function, per configuration
+	nf = 0
+	for (f in fn) {
+		big = 0
+		for (j = 1; j <= nc; j++) {
+			c = col[j]
+			add[f, c] = (sum[c, f] / runs[c] - sum["bare", f] / runs["bare"]) / copies
+			total[c] += add[f, c]
+			v = add[f, c] < 0 ? -add[f, c] : add[f, c]
+			if (v > big) big = v
+		}
+		if (big >= 1) { nf++; fl[nf] = f; fb[nf] = big }
+	}
+	# largest first
+	for (i = 2; i <= nf; i++)
+		for (j = i; j > 1 && fb[j - 1] < fb[j]; j--) {
+			t = fb[j]; fb[j] = fb[j - 1]; fb[j - 1] = t
+			t = fl[j]; fl[j] = fl[j - 1]; fl[j - 1] = t
+		}
+	printf "| function |"
+	for (j = 1; j <= nc; j++) printf " %s |", col[j]
+	printf "\n|---|"
+	for (j = 1; j <= nc; j++) printf "---:|"
+	printf "\n"
+	for (i = 1; i <= nf && i <= 20; i++) {
+		printf "| `%s` |", fl[i]
+		for (j = 1; j <= nc; j++) { printf " %.0f |", add[fl[i], col[j]]; shown[col[j]] += add[fl[i], col[j]] }
+		printf "\n"
+	}
+	printf "| everything else |"
+	for (j = 1; j <= nc; j++) printf " %.0f |", total[col[j]] - shown[col[j]]
+	printf "\n| **all** |"
+	for (j = 1; j <= nc; j++) printf " **%.0f** |", total[col[j]]
+	printf "\n"
+}
