@@ -23,11 +23,14 @@
 # the plugin's output, and bench/run.sh pairs them by order.
 #
 # With COWBENCH_PROFILE=1 (the plugin's profile= is on) it also prints
-# where the kernel's text is ("bench: ksym-text ADDRESS") and, after each
-# configuration is set up, the symbols of the module, the ftrace and kprobe
-# trampolines and BPF programs ("bench: ksym ADDRESS NAME"), which load at
-# new addresses each time; bench/profile.awk names the profile's
-# addresses with them.
+# the symbols that name the profile's addresses, as "bench-ksym:" lines
+# (not "bench:", so that they stay in the log and off the terminal): the
+# kernel's text symbols once, sorted ("bench-ksym: kernel ADDRESS NAME";
+# Debian's /boot/System.map is a stub, and KASLR moves the kernel anyway),
+# and after each configuration is set up ("bench-ksym: setup CONFIG") the
+# symbols of the module, the ftrace and kprobe trampolines and BPF
+# programs ("bench-ksym: module ADDRESS NAME"), which load at new
+# addresses each time.  bench/profile.awk reads them.
 
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -54,8 +57,8 @@ lsmod | grep -q '^cowstat ' && rmmod cowstat
 
 ksyms() {
 	[ "${COWBENCH_PROFILE:-0}" = 1 ] || return 0
-	echo "bench: ksyms $1"
-	awk '/\[(cowstat|__builtin__ftrace|__builtin__kprobes|bpf)\]/ { print "bench: ksym", $1, $3 }' /proc/kallsyms
+	echo "bench-ksym: setup $1"
+	awk '/\[(cowstat|__builtin__ftrace|__builtin__kprobes|bpf)\]/ { print "bench-ksym: module", $1, $3 }' /proc/kallsyms
 }
 
 bt_pid=
@@ -96,7 +99,8 @@ teardown() {
 
 echo "bench: kernel $(uname -r), $(nproc) CPUs, $rounds rounds, configs ${configs[*]}"
 [ "${COWBENCH_PROFILE:-0}" != 1 ] ||
-	echo "bench: ksym-text $(awk '$3 == "_text" { print $1; exit }' /proc/kallsyms)"
+	awk 'NF == 3 && $2 ~ /^[tTwW]$/ { print "bench-ksym: kernel", $1, $3 }' /proc/kallsyms |
+	LC_ALL=C sort -k3,3
 # The plugin's count against a loop of known length (cowbench calibrate).
 for _ in 1 2 3; do
 	echo "bench: $("$bench" calibrate 10000000)"

@@ -5,16 +5,16 @@
 # summed by kernel function, each configuration against bare, for
 # BENCHMARKS.md.
 #
-# usage: awk -v copies=65536 -f bench/profile.awk SYSTEM_MAP GUEST_LOG PROFILE
+# usage: awk -v copies=65536 -f bench/profile.awk GUEST_LOG PROFILE
 #
-# SYSTEM_MAP is the booted kernel's /boot/System.map-RELEASE; GUEST_LOG the
-# guest's bench lines of a COWBENCH_PROFILE=1 boot (bench/guest.sh): they
-# give the guest's _text (KASLR moves the kernel), the symbols of each
-# configuration's module and trampolines, and the order of the runs, whose
-# Nth marked run is the plugin's Nth profile (the order bench/pair.awk
-# pairs counts by).  Kernel addresses are compared by their low 32 bits:
-# the kernel's text and the module area both lie in the top 2 GiB, so the
-# high half is all ones, and awk's doubles stay exact.
+# GUEST_LOG is the guest's log of a COWBENCH_PROFILE=1 boot
+# (bench/guest.sh): its "bench-ksym:" lines give the kernel's text symbols
+# and, after each configuration's setup, those of the module, the
+# trampolines and BPF programs; its "bench:" lines give the order of the
+# runs, whose Nth marked run is the plugin's Nth profile (the order
+# bench/pair.awk pairs counts by).  Kernel addresses are compared by their
+# low 32 bits: the kernel's text and the module area both lie in the top
+# 2 GiB, so the high half is all ones, and awk's doubles stay exact.
 
 function hex(s,   i, n) {
 	n = 0
@@ -45,50 +45,46 @@ function marked(   w) {
 	return ($2 == "bare" || $2 == "module" || $2 == "kprobe" || $2 == "bpftrace") &&
 	       (w == "fork-write" || w == "faults" || w == "storm")
 }
-# The name of the function at kernel address a (low 32 bits) in run r's
-# configuration.
-function name_of(a, r,   s, i, k) {
+# The name of the function at kernel address a (low 32 bits; as written,
+# x) in run r's configuration: the module's, a trampoline's or a BPF
+# program's symbol at most 64 KiB below, else the kernel's.  The memo is
+# keyed by x: a number above 2^31 would become a key by CONVFMT in mawk
+# ("%.6g"), and a thousand addresses would share one.
+function name_of(a, x, r,   s, i, k) {
 	if (a < 0)
 		return "[user space]"
-	if (a >= text_lo && a < text_hi) {
-		i = below(kt, nkt, a - shift)
-		return i ? kn[i] : "[kernel, unnamed]"
-	}
 	s = run_setup[r]
-	if ((s, a) in memo)
-		return memo[s, a]
+	if ((s, x) in memo)
+		return memo[s, x]
 	k = 0
 	for (i = 1; i <= msyms[s]; i++)
 		if (ma[s, i] <= a && (k == 0 || ma[s, i] > ma[s, k]))
 			k = i
-	memo[s, a] = k && a - ma[s, k] < 65536 ? mn[s, k] : "[kernel, elsewhere]"
-	return memo[s, a]
+	if (k && a - ma[s, k] < 65536)
+		memo[s, x] = mn[s, k]
+	else if (nkt && a >= kt[1] && a - kt[nkt] < 65536)
+		memo[s, x] = kn[below(kt, nkt, a)]
+	else
+		memo[s, x] = "[kernel, elsewhere]"
+	return memo[s, x]
 }
 
 BEGIN { if (!copies) copies = 65536 }
 
-# System.map: text symbols, ascending
+# The guest's symbols (the kernel's sorted) and bench lines
 FILENAME == ARGV[1] {
-	if ($3 == "_text") map_text = kaddr($1)
-	if ($3 == "_etext") map_etext = kaddr($1)
-	if ($2 ~ /^[tTwW]$/ && kaddr($1) >= 0) { kt[++nkt] = kaddr($1); kn[nkt] = $3 }
-	next
-}
-
-# The guest's bench lines
-FILENAME == ARGV[2] {
+	if ($1 == "bench-ksym:") {
+		if ($2 == "kernel" && kaddr($3) >= 0) {
+			kt[++nkt] = kaddr($3); kn[nkt] = $4
+		} else if ($2 == "setup") {
+			setup++; msyms[setup] = 0
+		} else if ($2 == "module") {
+			msyms[setup]++
+			ma[setup, msyms[setup]] = kaddr($3); mn[setup, msyms[setup]] = $4
+		}
+		next
+	}
 	if ($1 != "bench:") next
-	if ($2 == "ksym-text") {
-		shift = kaddr($3) - map_text; have_text = 1
-		text_lo = map_text + shift; text_hi = map_etext + shift
-		next
-	}
-	if ($2 == "ksyms") { setup++; msyms[setup] = 0; next }
-	if ($2 == "ksym") {
-		msyms[setup]++
-		ma[setup, msyms[setup]] = kaddr($3); mn[setup, msyms[setup]] = $4
-		next
-	}
 	if (!marked()) next
 	nmarked++
 	if ($3 == "fork-write" && $2 != "warmup") {
@@ -102,7 +98,7 @@ FILENAME == ARGV[2] {
 $1 == "profile" { r = $2; nprof = r; next }
 r in run_cfg {
 	c = run_cfg[r]
-	f = name_of(kaddr($1), r)
+	f = name_of(kaddr($1), $1, r)
 	sum[c, f] += $2; fn[f] = 1
 }
 
@@ -111,8 +107,8 @@ END {
 		printf "Profile not paired: %d marked runs, %d profiles.\n", nmarked, nprof
 		exit
 	}
-	if (!runs["bare"] || !have_text) {
-		print "Profile: no bare fork-write runs, or no ksym-text line."
+	if (!runs["bare"] || !nkt) {
+		print "Profile: no bare fork-write runs, or no kernel symbols."
 		exit
 	}
 	nc = 0

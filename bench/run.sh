@@ -19,7 +19,7 @@
 # guest instructions of each measured part: a figure that does not drift
 # with the host's load the way times do.  In the first boot the plugin also
 # profiles by translated block, and bench/profile.awk tells, with the
-# kernel's System.map, in which functions the fork-write runs' added
+# symbols the guest prints, in which functions the fork-write runs' added
 # instructions are.
 
 set -euo pipefail
@@ -55,8 +55,7 @@ for b in $(seq "$boots"); do
 	s=$scale
 	[ "$b" = 1 ] || s=0
 	prof=
-	[ "$b" != 1 ] || [ -z "$plugin" ] || [ ! -r "/boot/System.map-$release" ] ||
-		prof=$top/build/bench-profile.txt
+	[ "$b" != 1 ] || [ -z "$plugin" ] || prof=$top/build/bench-profile.txt
 	rm -f "$top/build/bench-profile.txt"
 	echo "bench: boot $b of $boots"
 	COWSTAT_VM_PLUGIN=${plugin:+$plugin,out=$insns${prof:+,profile=$prof}} \
@@ -79,8 +78,7 @@ if [ -s build/bench-profile.txt ]; then
 	table+=$'\n'"instructions per copy over bare, by the kernel function (or the module's,"
 	table+=$'\n'"or a trampoline) each translated block starts in (bench/profile.awk; the"
 	table+=$'\n'"functions that add at least one per copy in some configuration):"
-	table+=$'\n\n'$(awk -f bench/profile.awk "/boot/System.map-$release" \
-		build/bench-guest.log build/bench-profile.txt)
+	table+=$'\n\n'$(awk -f bench/profile.awk build/bench-guest.log build/bench-profile.txt)
 fi
 
 echo
