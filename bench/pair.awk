@@ -3,7 +3,7 @@
 # pair.awk - joins the guest's bench lines with the instruction counts of the
 # TCG plugin (bench/insn_count.c), for bench/run.sh.
 #
-# usage: awk -f bench/pair.awk INSNS GUEST_LOG
+# usage: awk -f bench/marked.awk -f bench/pair.awk INSNS GUEST_LOG
 #
 # Every guest line of a run that passed the markers (bench/guest.sh: the
 # calibrate lines, the configurations' timed runs, warm-ups, scale runs) is
@@ -12,13 +12,6 @@
 # runs and of counts differ, nothing is paired and a line says so: a count
 # given to the wrong run would be worse than none.
 
-function marked(   w) {
-	if ($2 == "calibrate" || $2 == "warmup" || $2 == "scale-warmup" || $2 == "scale-fork-write")
-		return 1
-	w = $3
-	return ($2 == "bare" || $2 == "module" || $2 == "kprobe" || $2 == "bpftrace") &&
-	       (w == "fork-write" || w == "faults" || w == "storm")
-}
 FNR == NR { if ($1 == "insns") count[$2] = $3; ncount += ($1 == "insns"); next }
 $1 == "bench:" { line[++n] = $0; is_marked[n] = marked(); nmarked += is_marked[n] }
 END {

@@ -5,7 +5,7 @@
 # summed by kernel function, each configuration against bare, for
 # BENCHMARKS.md.
 #
-# usage: awk -v copies=65536 -f bench/profile.awk GUEST_LOG PROFILE
+# usage: awk -v copies=65536 -f bench/marked.awk -f bench/profile.awk GUEST_LOG PROFILE
 #
 # GUEST_LOG is the guest's log of a COWBENCH_PROFILE=1 boot
 # (bench/guest.sh): its "bench-ksym:" lines give the kernel's text symbols
@@ -37,13 +37,6 @@ function below(a, n, v,   lo, hi, mid) {
 		if (a[mid] <= v) lo = mid; else hi = mid - 1
 	}
 	return lo
-}
-function marked(   w) {
-	if ($2 == "calibrate" || $2 == "warmup" || $2 == "scale-warmup" || $2 == "scale-fork-write")
-		return 1
-	w = $3
-	return ($2 == "bare" || $2 == "module" || $2 == "kprobe" || $2 == "bpftrace") &&
-	       (w == "fork-write" || w == "faults" || w == "storm")
 }
 # The name of the function at kernel address a (low 32 bits; as written,
 # x) in run r's configuration: the module's, a trampoline's or a BPF

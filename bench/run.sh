@@ -65,7 +65,7 @@ for b in $(seq "$boots"); do
 		tee "$out" | grep '^bench:'
 	paired=build/bench-boot-$b.txt
 	if [ -n "$plugin" ]; then
-		awk -f bench/pair.awk "$insns" "$out" >"$paired"
+		awk -f bench/marked.awk -f bench/pair.awk "$insns" "$out" >"$paired"
 	else
 		grep '^bench:' "$out" >"$paired"
 	fi
@@ -78,7 +78,7 @@ if [ -s build/bench-profile.txt ]; then
 	table+=$'\n'"instructions per copy over bare, by the kernel function (or the module's,"
 	table+=$'\n'"or a trampoline) each translated block starts in (bench/profile.awk; the"
 	table+=$'\n'"functions that add at least one per copy in some configuration):"
-	table+=$'\n\n'$(awk -f bench/profile.awk build/bench-guest.log build/bench-profile.txt)
+	table+=$'\n\n'$(awk -f bench/marked.awk -f bench/profile.awk build/bench-guest.log build/bench-profile.txt)
 fi
 
 echo
