@@ -19,6 +19,7 @@
 #                             each takes about half an hour, then it is cached)
 #   make bench                the benchmark (bench/run.sh): module vs. no
 #                             module vs. bpftrace in one VM boot, BENCHMARKS.md
+#                             (ROUNDS=, BOOTS=, SCALE=0, BASE=COMMIT)
 #   make selftests            build the selftests only
 #   make tools                build the cowstat tool and the demo workload
 #   make install              install the cowstat tool and its manual page

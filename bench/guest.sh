@@ -7,7 +7,10 @@
 # Each round runs every workload under each configuration -- module not
 # loaded ("bare"), module loaded ("module"), the module with its old probe
 # path, kprobes everywhere ("kprobe", where the module has probe_path=),
-# bpftrace counting the same events ("bpftrace") -- with the order of the
+# with fprobes ("fprobe", where the kernel has them: 6.5 on, CONFIG_FPROBE),
+# bpftrace counting the same events ("bpftrace"), and with COWBENCH_BASE_KO
+# set, that other build of the module ("base", make bench BASE=) -- with
+# the order of the
 # configurations rotated from round to round, so slow drift in the machine
 # hits all alike.  Prints one line per run, "bench: CONFIG WORKLOAD
 # NANOSECONDS", and at the end the time to read `processes` with many
@@ -47,13 +50,22 @@ spawn_count=${COWBENCH_SPAWN:-10000}
 workloads=("fork-write 256" "faults 256" "storm 500")
 configs=(bare module bpftrace)
 # The old probe path beside the new, where the module has the choice.
+probe_paths=0
 if modinfo -p "$ko" 2>/dev/null | grep -q '^probe_path:'; then
+	probe_paths=1
 	configs+=(kprobe)
 fi
 
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 echo never >/sys/kernel/mm/transparent_hugepage/enabled
 lsmod | grep -q '^cowstat ' && rmmod cowstat
+# fprobe beside them where this kernel has one the module can use (the
+# load refuses elsewhere, saying why).
+if [ "$probe_paths" = 1 ] && insmod "$ko" probe_path=fprobe 2>/dev/null; then
+	rmmod cowstat
+	configs+=(fprobe)
+fi
+[ -z "${COWBENCH_BASE_KO:-}" ] || configs+=(base)
 
 ksyms() {
 	[ "${COWBENCH_PROFILE:-0}" = 1 ] || return 0
@@ -66,6 +78,8 @@ setup() {
 	case $1 in
 	module) insmod "$ko" ;;
 	kprobe) insmod "$ko" probe_path=kprobe ;;
+	fprobe) insmod "$ko" probe_path=fprobe ;;
+	base) insmod "$COWBENCH_BASE_KO" ;;
 	bpftrace)
 		bpftrace "$bt" >/tmp/cowbench-bt.out 2>&1 &
 		bt_pid=$!
@@ -82,7 +96,7 @@ setup() {
 }
 teardown() {
 	case $1 in
-	module | kprobe) rmmod cowstat ;;
+	module | kprobe | fprobe | base) rmmod cowstat ;;
 	bpftrace)
 		# Its output is not needed: SIGKILL, which closes its perf
 		# events and so detaches its probes, cannot be missed as a

@@ -8,6 +8,7 @@ function marked(   w) {
 	if ($2 == "calibrate" || $2 == "warmup" || $2 == "scale-warmup" || $2 == "scale-fork-write")
 		return 1
 	w = $3
-	return ($2 == "bare" || $2 == "module" || $2 == "kprobe" || $2 == "bpftrace") &&
+	return ($2 == "bare" || $2 == "module" || $2 == "kprobe" || $2 == "fprobe" ||
+		$2 == "base" || $2 == "bpftrace") &&
 	       (w == "fork-write" || w == "faults" || w == "storm")
 }

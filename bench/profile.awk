@@ -105,8 +105,8 @@ END {
 		exit
 	}
 	nc = 0
-	split("module kprobe bpftrace", order, " ")
-	for (i = 1; i <= 3; i++)
+	split("module base kprobe fprobe bpftrace", order, " ")
+	for (i = 1; i <= 5; i++)
 		if (order[i] in cfgs) col[++nc] = order[i]
 	# added instructions per copy, per function, per configuration
 	nf = 0

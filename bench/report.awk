@@ -54,7 +54,8 @@ function fmt_or_dash(fmt, v) { return v == "" ? "-" : sprintf(fmt, v) }
 FNR == 1 { boot++ }
 $1 != "bench:" { next }
 $2 == "insns-unpaired" { unpaired[boot] = $3 " marked runs, " $5 " counts"; next }
-$2 == "bare" || $2 == "module" || $2 == "kprobe" || $2 == "bpftrace" {
+$2 == "bare" || $2 == "module" || $2 == "kprobe" || $2 == "fprobe" || $2 == "base" ||
+    $2 == "bpftrace" {
 	key = boot SUBSEP $2 SUBSEP $3
 	t[key, ++tn[key]] = $4
 	i = insns_of()
@@ -139,6 +140,33 @@ END {
 		print "\nNo instruction counts: the plugin's counts did not pair with the runs (" unpaired[1] ")."
 	} else {
 		print "\nNo instruction counts: the TCG plugin did not run (KVM, or no plugin)."
+	}
+
+	# The module's probe paths side by side: the same module, only how its
+	# function-entry probes attach differs (probe_path=); and with make
+	# bench BASE=, the module of that commit, on its default path.
+	np = 0
+	split("module base kprobe fprobe", paths, " ")
+	for (j = 1; j <= 4; j++)
+		if (paths[j] in cf) path[++np] = paths[j]
+	if (np > 1) {
+		print "\nThe probe paths, the first boot (medians; auto is the module as built, probe_path=auto: ftrace_ops callbacks where the kernel can; base, the module of make bench BASE=):\n"
+		print "| workload | module | time/bare | instructions/bare | added instructions per copy (page) | added ÷ the kprobe path's |"
+		print "|---|---|---:|---:|---:|---:|"
+		for (k = 1; k <= 3; k++) {
+			x = order[k]
+			if (!(x in w)) continue
+			bb = mt[1, "bare", x]; ib = mi[1, "bare", x]; ik = mi[1, "kprobe", x]
+			for (j = 1; j <= np; j++) {
+				c = path[j]
+				ic = mi[1, c, x]
+				printf "| %s | %s | %.3f | %s | %s | %s |\n", x, c == "module" ? "auto" : c,
+					mt[1, c, x] / bb,
+					fmt_or_dash("%.4f", (ib && ic != "") ? ic / ib : ""),
+					fmt_or_dash("%.0f", (ib && ic != "") ? (ic - ib) / copies[x] : ""),
+					fmt_or_dash("%.2f", (ib && ic != "" && ik - ib > 0) ? (ic - ib) / (ik - ib) : "")
+			}
+		}
 	}
 
 	if (boot > 1) {

@@ -11,6 +11,9 @@
 #        later ones give the spread of the ratios from boot to boot.
 #        SCALE=0 leaves the scale runs out (100,000 processes, 12 GiB, most
 #        of the hour).
+#        BASE=REV (a commit) also builds that commit's module and runs it
+#        as "base" beside this one in every boot: a change to the module
+#        measured side by side with the module before it.
 #
 # A benchmark, not a test: it reports, it does not fail on slow numbers.
 # Under software emulation absolute times are meaningless; the ratios taken
@@ -34,6 +37,15 @@ scripts/setup.sh
 make -s KERNELRELEASE="$release" module >/dev/null
 ko=$top/cowstat.ko
 [ -f "$top/build/$release/cowstat.ko" ] && ko=$top/build/$release/cowstat.ko
+base_ko=
+if [ -n "${BASE:-}" ]; then
+	base_rev=$(git rev-parse --short "$BASE^{commit}")
+	rm -rf build/bench-base
+	mkdir -p build/bench-base
+	git archive "$base_rev" Kbuild module | tar -x -C build/bench-base
+	make -s -C "/lib/modules/$release/build" M="$top/build/bench-base" modules >/dev/null
+	base_ko=$top/build/bench-base/cowstat.ko
+fi
 ${CC:-cc} -O2 -Wall -Wextra -Werror -o bench/cowbench bench/cowbench.c
 mkdir -p build
 plugin=
@@ -60,7 +72,7 @@ for b in $(seq "$boots"); do
 	echo "bench: boot $b of $boots"
 	COWSTAT_VM_PLUGIN=${plugin:+$plugin,out=$insns${prof:+,profile=$prof}} \
 	scripts/vm-run.sh -m 12G -t 3600 -k "$release" -- \
-		env COWBENCH_SCALE="$s" COWBENCH_PROFILE="${prof:+1}" \
+		env COWBENCH_SCALE="$s" COWBENCH_PROFILE="${prof:+1}" COWBENCH_BASE_KO="$base_ko" \
 		"$top/bench/guest.sh" "$ko" "$rounds" |
 		tee "$out" | grep '^bench:'
 	paired=build/bench-boot-$b.txt
@@ -100,7 +112,8 @@ notes=$(sed -n "/^$marker\$/,\$p" BENCHMARKS.md 2>/dev/null)
 	echo
 	echo "Kernel $release, $(date -u +%Y-%m-%d), qemu $(scripts/vm-run.sh -A), 2 vCPUs; module"
 	echo "= probe_path=auto (ftrace_ops callbacks where the kernel can), kprobe ="
-	echo "probe_path=kprobe (the path before 2026-12-03)."
+	echo "probe_path=kprobe (the path before 2026-12-03), fprobe = probe_path=fprobe"
+	echo "(where the kernel has it)${base_ko:+, base = the module of commit $base_rev}."
 	echo
 	echo "$table"
 	# The notes below the marker are written by hand; keep them.

@@ -25,6 +25,9 @@
  *   CONFIG_DYNAMIC_FTRACE_WITH_ARGS), and before only with
  *   FTRACE_OPS_FL_SAVE_REGS, no cheaper than a kprobe: see
  *   COMPAT_FTRACE_ARGS.
+ * - fprobe's entry handler: given the return address since 6.5, and
+ *   ftrace_regs from the function graph tracer since 6.14: see
+ *   COMPAT_FPROBE.
  *
  * One difference is a configuration's, not a version's: kretprobes and
  * fprobe exit handlers keep the return addresses they hide on the task's
@@ -90,6 +93,45 @@ static __always_inline struct pt_regs *compat_ftrace_args(struct ftrace_regs *fr
 }
 #else
 #define COMPAT_FTRACE_ARGS 0
+#endif
+
+/*
+ * fprobe, for probe_path=fprobe (measured beside the others by make
+ * bench): only where its entry handler gets the return address (6.5,
+ * "fprobe: Pass return address to the handlers"), which the copy-site
+ * check needs.  Until 6.14 fprobe is an ftrace_ops with a full register
+ * save and the handler gets a pt_regs and the trampoline's parent_ip;
+ * since ("fprobe: Rewrite fprobe on function-graph tracer", with "fprobe:
+ * Use ftrace_regs in fprobe entry handler") it runs from the function
+ * graph tracer's entry, gets ftrace_regs, and reads the return address
+ * from the stack, where another tracer's return hook may have put its
+ * trampoline: COMPAT_FPROBE_STACK_RET.
+ */
+#if defined(CONFIG_FPROBE) && LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0) && \
+	(LINUX_VERSION_CODE < KERNEL_VERSION(6, 14, 0) || COMPAT_FTRACE_ARGS)
+#define COMPAT_FPROBE 1
+#include <linux/fprobe.h>
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 14, 0)
+#define COMPAT_FPROBE_STACK_RET 1
+/* the struct the entry handler gets its registers in */
+#define COMPAT_FPROBE_REGS ftrace_regs
+
+static __always_inline struct pt_regs *compat_fprobe_args(struct ftrace_regs *fregs)
+{
+	return compat_ftrace_args(fregs);
+}
+#else
+#define COMPAT_FPROBE_STACK_RET 0
+#define COMPAT_FPROBE_REGS pt_regs
+
+static __always_inline struct pt_regs *compat_fprobe_args(struct pt_regs *regs)
+{
+	return regs;
+}
+#endif
+#else
+#define COMPAT_FPROBE 0
+#define COMPAT_FPROBE_STACK_RET 0
 #endif
 
 /*

@@ -88,7 +88,7 @@ static bool call_site_hit(const struct call_sites *cs, const struct probe_hit *h
 		return true;
 	if (likely(!cowstat_return_hidden(ret)))
 		return false;
-	ret = hit->via_kprobe ? cowstat_return_recover(hit->regs) : 0;
+	ret = hit->ret_from_stack ? cowstat_return_recover(hit->regs) : 0;
 	if (ret)
 		return call_site_is(cs, ret);
 	probe_hit_lost(hit);

@@ -69,7 +69,12 @@ struct probe_hit {
 	 * hook that ran first leaves its trampoline (hooks.c).
 	 */
 	unsigned long ret;
-	bool via_kprobe;	/* regs is a kprobe's, complete: ret may be recovered */
+	/*
+	 * ret was read from the stack at entry (a kprobe, an fprobe since
+	 * 6.14), where a return hook may have hidden it: regs->sp is set, and
+	 * ret may be recovered from it.
+	 */
+	bool ret_from_stack;
 	atomic_long_t *lost;	/* the probe's count of hits not counted */
 };
 

@@ -64,11 +64,12 @@ enum probe_via {
 	VIA_FTRACE,
 	VIA_KPROBE,
 	VIA_KRETPROBE,
+	VIA_FPROBE,
 };
 
 static const char *const via_names[] = {
 	[VIA_NONE] = "none", [VIA_TRACEPOINT] = "tracepoint", [VIA_FTRACE] = "ftrace",
-	[VIA_KPROBE] = "kprobe", [VIA_KRETPROBE] = "kretprobe",
+	[VIA_KPROBE] = "kprobe", [VIA_KRETPROBE] = "kretprobe", [VIA_FPROBE] = "fprobe",
 };
 
 struct cowstat_probe {
@@ -86,6 +87,9 @@ struct cowstat_probe {
 	struct tracepoint *tp;
 #if COMPAT_FTRACE_ARGS
 	struct ftrace_ops fops;
+#endif
+#if COMPAT_FPROBE
+	struct fprobe fp;
 #endif
 	enum probe_via via;
 	bool registered;
@@ -218,12 +222,16 @@ static bool selftest_left_out(const struct cowstat_probe *p)
  * default) takes an ftrace_ops callback where the kernel has them with
  * arguments and the function an ftrace location, else a kprobe; "ftrace"
  * refuses the load where it cannot; "kprobe" is the old path, for
- * comparing (make bench) and as the fallback's test.
+ * comparing (make bench) and as the fallback's test; "fprobe" takes the
+ * kernel's fprobe where it has one (COMPAT_FPROBE), a kprobe on a function
+ * it cannot take, and refuses the load on a kernel without: for make bench
+ * to weigh it against the others.
  */
-enum probe_path { PATH_AUTO, PATH_FTRACE, PATH_KPROBE };
+enum probe_path { PATH_AUTO, PATH_FTRACE, PATH_KPROBE, PATH_FPROBE };
 
 static const char *const probe_path_names[] = {
 	[PATH_AUTO] = "auto", [PATH_FTRACE] = "ftrace", [PATH_KPROBE] = "kprobe",
+	[PATH_FPROBE] = "fprobe",
 };
 
 static unsigned int probe_path = PATH_AUTO;
@@ -233,11 +241,16 @@ static int probe_path_set(const char *val, const struct kernel_param *kp)
 	int i = sysfs_match_string(probe_path_names, val);
 
 	if (i < 0) {
-		pr_err("invalid probe_path=%s: must be auto, ftrace or kprobe\n", val);
+		pr_err("invalid probe_path=%s: must be auto, ftrace, kprobe or fprobe\n", val);
 		return -EINVAL;
 	}
 	if (i == PATH_FTRACE && !COMPAT_FTRACE_ARGS) {
 		pr_err("probe_path=ftrace: kernel %s passes no arguments to ftrace_ops callbacks (no DYNAMIC_FTRACE_WITH_ARGS): use auto or kprobe\n",
+		       init_utsname()->release);
+		return -EINVAL;
+	}
+	if (i == PATH_FPROBE && !COMPAT_FPROBE) {
+		pr_err("probe_path=fprobe: kernel %s has no fprobe that passes the return address (CONFIG_FPROBE, 6.5 on): use auto or kprobe\n",
 		       init_utsname()->release);
 		return -EINVAL;
 	}
@@ -256,14 +269,14 @@ static const struct kernel_param_ops probe_path_ops = {
 };
 
 module_param_cb(probe_path, &probe_path_ops, NULL, 0444);
-MODULE_PARM_DESC(probe_path, "function-entry probes: auto (ftrace where possible), ftrace or kprobe");
+MODULE_PARM_DESC(probe_path, "function-entry probes: auto (ftrace where possible), ftrace, kprobe or fprobe");
 
 static int kprobe_hit(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct cowstat_probe *p = container_of(kp, struct cowstat_probe, kp);
 	struct probe_hit hit = {
 		.regs = regs, .ret = arch_entry_return_address(regs),
-		.via_kprobe = true, .lost = &p->lost,
+		.ret_from_stack = true, .lost = &p->lost,
 	};
 
 	p->used->hit(&hit);
@@ -332,15 +345,88 @@ static void ftrace_unregister(struct cowstat_probe *p)
 }
 #endif
 
+#if COMPAT_FPROBE
 /*
- * An entry probe: by ftrace where probe_path allows and the kernel can,
- * else by kprobe (which also takes functions without an ftrace location).
+ * fprobe's entry handler, with preemption off and recursion kept out by
+ * fprobe (or the function graph tracer under it).  @ret_ip is the
+ * trampoline's parent_ip before 6.14, read from the stack since
+ * (COMPAT_FPROBE_STACK_RET): then a return hook that ran first can hide
+ * it, and call_site_hit() reads it back as for a kprobe.
+ */
+static int fprobe_hit(struct fprobe *fp, unsigned long entry_ip, unsigned long ret_ip,
+		      struct COMPAT_FPROBE_REGS *regs, void *entry_data)
+{
+	struct cowstat_probe *p = container_of(fp, struct cowstat_probe, fp);
+	struct probe_hit hit = {
+		.regs = compat_fprobe_args(regs), .ret = ret_ip,
+		.ret_from_stack = COMPAT_FPROBE_STACK_RET, .lost = &p->lost,
+	};
+
+	preempt_disable_notrace();
+	p->used->hit(&hit);
+	preempt_enable_notrace();
+	return 0;
+}
+NOKPROBE_SYMBOL(fprobe_hit);
+
+/*
+ * At the function's ftrace location, which is where a kprobe on its name
+ * goes (past an endbr64): the function @p->used names, no other.
+ */
+static int fprobe_register(struct cowstat_probe *p)
+{
+	unsigned long addr = cowstat_text_address(p->used->symbol);
+
+	if (!addr)
+		return -ENOENT;
+	memset(&p->fp, 0, sizeof(p->fp));
+	p->fp.entry_handler = fprobe_hit;
+	return register_fprobe_ips(&p->fp, &addr, 1);
+}
+
+static void fprobe_unregister(struct cowstat_probe *p)
+{
+	unregister_fprobe(&p->fp);
+}
+
+static unsigned long fprobe_nmissed(const struct cowstat_probe *p)
+{
+	return p->fp.nmissed;
+}
+#else
+static int fprobe_register(struct cowstat_probe *p)
+{
+	return -EOPNOTSUPP;
+}
+
+static void fprobe_unregister(struct cowstat_probe *p)
+{
+}
+
+static unsigned long fprobe_nmissed(const struct cowstat_probe *p)
+{
+	return 0;
+}
+#endif
+
+/*
+ * An entry probe: by ftrace (or with probe_path=fprobe, by fprobe) where
+ * probe_path allows and the kernel can, else by kprobe (which also takes
+ * functions without an ftrace location).
  */
 static int entry_register(struct cowstat_probe *p)
 {
 	int err;
 
-	if (probe_path != PATH_KPROBE && COMPAT_FTRACE_ARGS) {
+	if (probe_path == PATH_FPROBE) {
+		err = fprobe_register(p);
+		if (!err) {
+			p->via = VIA_FPROBE;
+			return 0;
+		}
+		pr_info("%s on kernel %s takes no fprobe (error %d): a kprobe instead\n",
+			p->used->symbol, init_utsname()->release, err);
+	} else if (probe_path != PATH_KPROBE && COMPAT_FTRACE_ARGS) {
 		err = ftrace_register(p);
 		if (!err) {
 			p->via = VIA_FTRACE;
@@ -552,6 +638,8 @@ static unsigned long probe_nmissed(const struct cowstat_probe *p)
 		return p->kp.nmissed + lost;
 	case VIA_KRETPROBE:
 		return p->krp.nmissed + p->krp.kp.nmissed + lost;
+	case VIA_FPROBE:
+		return fprobe_nmissed(p) + lost;
 	default:
 		return lost;
 	}
@@ -573,6 +661,9 @@ static void probe_unregister(struct cowstat_probe *p)
 		break;
 	case VIA_KRETPROBE:
 		unregister_kretprobe(&p->krp);
+		break;
+	case VIA_FPROBE:
+		fprobe_unregister(p);
 		break;
 	case VIA_NONE:
 		break;
@@ -641,15 +732,17 @@ u64 cowstat_probes_lost(void)
 /*
  * For summary's kretprobe_hidden: what becomes of a call-site hit under
  * another tracer's return hook.  "seen" where every call-site probe is an
- * ftrace_ops callback, which gets the return address as it was at entry;
- * else what hooks.c can do for a kprobe.
+ * ftrace_ops callback (or an fprobe that is one, before 6.14), which gets
+ * the return address as it was at entry; else what hooks.c can do for a
+ * kprobe.
  */
 const char *cowstat_probes_return_hidden(void)
 {
 	const struct cowstat_probe *p;
 
 	for (p = probes; p < probes + ARRAY_SIZE(probes); p++)
-		if (p->registered && p->used->sites && p->via != VIA_FTRACE)
+		if (p->registered && p->used->sites && p->via != VIA_FTRACE &&
+		    !(p->via == VIA_FPROBE && !COMPAT_FPROBE_STACK_RET))
 			return cowstat_return_hooks();
 	return "seen";
 }

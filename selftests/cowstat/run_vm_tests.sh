@@ -48,6 +48,7 @@ names=(setup insmod_refuses_max_tracked=0 insmod_refuses_max_tracked=-1
        rows_move_without_release_task rows_swept_without_reap_probes
        insmod_refuses_probed_copy_site insmod probes_via_expected "${c_tests[@]}" cow_faults_bpftrace return_hooks stress cowstat_tool hardening
        bounds cow_pool kprobe_path_load kprobe_path_cow_fork kprobe_path_return_hooks
+       fprobe_path_load fprobe_path_cow_fork fprobe_path_return_hooks
        reload_10x_under_stress reset_forgets_dead_processes
        control_from_shell rmmod insmod_with_parameters final_rmmod
        kmemleak_after_unload)
@@ -362,11 +363,11 @@ result $? insmod
 # elsewhere; with probe_path=kprobe, kprobes.  The tracepoints and
 # kretprobes stay what they are.
 entry_probes="do_wp_page ptep_clear_flush wp_page_reuse ptep_set_access_flags do_huge_pmd_wp_page break_ksm"
-# $1: "ftrace" (where ftrace can take the function, kprobe where not) or
-# "kprobe" (all of them)
+# $1: "ftrace" or "fprobe" (that, where ftrace can take the function,
+# kprobe where not) or "kprobe" (all of them)
 probes_via() {
 	local mode=$1 line sym via want bad=0 n=0 nf=0 filters=""
-	if [ "$mode" = ftrace ]; then
+	if [ "$mode" != kprobe ]; then
 		filters=$(cs_tracefs)/available_filter_functions
 		[ -r "$filters" ] || { log "no available_filter_functions"; return 1; }
 	fi
@@ -377,17 +378,17 @@ probes_via() {
 		case $line in *" registered=yes "*) ;; *) continue ;; esac
 		via=${line##* via=}
 		want=kprobe
-		if [ "$mode" = ftrace ] && grep -qx "$sym" "$filters"; then
-			want=ftrace
+		if [ "$mode" != kprobe ] && grep -qx "$sym" "$filters"; then
+			want=$mode
 		fi
-		[ "$want" = ftrace ] && nf=$((nf + 1))
+		[ "$want" = "$mode" ] && nf=$((nf + 1))
 		n=$((n + 1))
 		[ "$via" = "$want" ] || { log "$sym: via=$via, expected $want"; bad=1; }
 		log "$sym: via=$via"
 	done < <(grep '^probe\.' "$dbg/summary")
 	log "$n function-entry probes, $nf of them in ftrace's list, each as expected: $([ $bad = 0 ] && echo yes || echo no)"
 	# do_wp_page and ptep_clear_flush are ordinary functions: where the
-	# config has the ftrace path, at least those two take it
+	# config has the ftrace (or fprobe) path, at least those two take it
 	[ "$n" -ge 3 ] && [ $bad = 0 ] && { [ "$mode" = kprobe ] || [ "$nf" -ge 2 ]; }
 }
 # The kernel's config: Debian's in /boot, a debug build's (IKCONFIG) in /proc
@@ -484,6 +485,39 @@ else
 	result 1 kprobe_path_load
 	skip kprobe_path_cow_fork "probe_path=kprobe did not load"
 	skip kprobe_path_return_hooks "probe_path=kprobe did not load"
+fi
+
+# fprobe, which make bench weighs against the others: the same exact
+# scenarios with probe_path=fprobe where the kernel has an fprobe that
+# passes the return address (CONFIG_FPROBE, 6.5 on); elsewhere the load
+# must refuse, naming the kernel, and leave nothing loaded.
+release=$(uname -r)
+major=${release%%.*}
+minor=${release#*.}
+minor=${minor%%[!0-9]*}
+if [ ! -r "$config" ]; then
+	skip fprobe_path_load "no $config"
+	skip fprobe_path_cow_fork "no $config"
+	skip fprobe_path_return_hooks "no $config"
+elif grep -q '^CONFIG_FPROBE=y' "$config" && [ $((major * 1000 + minor)) -ge 6005 ]; then
+	if cs_load "$ko" probe_path=fprobe; then
+		probes_via fprobe
+		result $? fprobe_path_load
+		run_nested fprobe_path_cow_fork "$here/cow_fork"
+		run_nested fprobe_path_return_hooks "$here/return_hooks_test.sh" "$workload"
+	else
+		result 1 fprobe_path_load
+		skip fprobe_path_cow_fork "probe_path=fprobe did not load"
+		skip fprobe_path_return_hooks "probe_path=fprobe did not load"
+	fi
+else
+	log "kernel $release: no CONFIG_FPROBE=y, or older than 6.5"
+	cs_unload
+	bad_param probe_path=fprobe &&
+		kmsg_since | grep -q "probe_path=fprobe: kernel $release has no fprobe"
+	result $? fprobe_path_load
+	skip fprobe_path_cow_fork "kernel $release has no fprobe that passes the return address"
+	skip fprobe_path_return_hooks "kernel $release has no fprobe that passes the return address"
 fi
 cs_load "$ko"
 
