@@ -8,6 +8,8 @@
 #ifndef _COWSTAT_H
 #define _COWSTAT_H
 
+#include <linux/atomic.h>
+#include <linux/percpu.h>
 #include <linux/sched.h>
 #include <linux/types.h>
 
@@ -35,12 +37,6 @@ enum cowstat_counter {
 };
 
 extern const char *const cowstat_counter_names[CS_NR_COUNTERS];
-
-/* One event's share of one counter. */
-struct cowstat_delta {
-	enum cowstat_counter ctr;
-	u64 n;
-};
 
 /* One process's numbers as the debugfs files show them. */
 struct cowstat_row {
@@ -77,13 +73,37 @@ extern unsigned int cowstat_sweep_secs;
 int cowstat_track_init(void);
 void cowstat_track_start(void);
 void cowstat_track_exit(void);
-/* Add each d[i].n to counter d[i].ctr of @tsk's process (one lookup) and the totals. */
-void cowstat_account(struct task_struct *tsk, const struct cowstat_delta *d,
-		     unsigned int nr);
-#define COWSTAT_ACCOUNT(tsk, ...)						\
-	cowstat_account(tsk, (const struct cowstat_delta[]){ __VA_ARGS__ },	\
-			sizeof((const struct cowstat_delta[]){ __VA_ARGS__ }) /	\
-			sizeof(struct cowstat_delta))
+DECLARE_PER_CPU(u64 [CS_NR_COUNTERS], cowstat_totals);
+/* The counters of @tsk's process's row, or NULL (counted as dropped_events). */
+atomic64_t *cowstat_row_counts(struct task_struct *tsk);
+
+/*
+ * Add @n1 to counter @c1 of @tsk's process (and @n2 to @c2, unless @c2 is
+ * CS_NR_COUNTERS), one lookup for both, and the same to the totals.
+ * Inline, so that with the constant counters of each call the branches
+ * fold away and an add of a constant is one instruction (a copy's cost,
+ * BENCHMARKS.md).  The caller holds rcu_read_lock(), which the row is used
+ * under.
+ */
+static __always_inline void cowstat_account(struct task_struct *tsk,
+					    enum cowstat_counter c1, u64 n1,
+					    enum cowstat_counter c2, u64 n2)
+{
+	atomic64_t *count;
+
+	this_cpu_add(cowstat_totals[c1], n1);
+	if (c2 != CS_NR_COUNTERS)
+		this_cpu_add(cowstat_totals[c2], n2);
+	if (!tsk || (tsk->flags & PF_KTHREAD))
+		return;
+	count = cowstat_row_counts(tsk);
+	if (!count)
+		return;
+	atomic64_add(n1, &count[c1]);
+	if (c2 != CS_NR_COUNTERS)
+		atomic64_add(n2, &count[c2]);
+}
+#define cowstat_count(tsk, c, n) cowstat_account(tsk, c, n, CS_NR_COUNTERS, 0)
 void cowstat_account_fork(struct task_struct *parent, struct task_struct *child,
 			  bool new_mm, u64 shared);
 void cowstat_process_reaped(pid_t tgid, u64 start, struct task_struct *leader);

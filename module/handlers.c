@@ -39,12 +39,15 @@ static struct task_struct *mm_task(struct mm_struct *mm)
 }
 NOKPROBE_SYMBOL(mm_task);
 
-/* Count an event of @mm's process: (counter, amount) pairs, one lookup. */
-#define ACCOUNT_MM(mm, ...) do {					\
-	rcu_read_lock();						\
-	COWSTAT_ACCOUNT(mm_task(mm), __VA_ARGS__);			\
-	rcu_read_unlock();						\
-} while (0)
+/* Count an event of @mm's process: one counter, or two by one lookup. */
+static __always_inline void account_mm(struct mm_struct *mm, enum cowstat_counter c1, u64 n1,
+				       enum cowstat_counter c2, u64 n2)
+{
+	rcu_read_lock();
+	cowstat_account(mm_task(mm), c1, n1, c2, n2);
+	rcu_read_unlock();
+}
+#define count_mm(mm, c, n) account_mm(mm, c, n, CS_NR_COUNTERS, 0)
 
 /*
  * A write fault on a private mapping.  FAULT_FLAG_UNSHARE faults (a
@@ -354,7 +357,7 @@ void wp_fault_hit(const struct probe_hit *hit)
 	unshare_note_drop(current);
 	if (compat_uffd_wp_fault(vmf))
 		return;
-	ACCOUNT_MM(vmf->vma->vm_mm, { CS_COW_FAULTS, 1 });
+	count_mm(vmf->vma->vm_mm, CS_COW_FAULTS, 1);
 }
 NOKPROBE_SYMBOL(wp_fault_hit);
 
@@ -383,7 +386,7 @@ void wp_reuse_hit(const struct probe_hit *hit)
 	struct vm_fault *vmf = vmf_arg(hit->regs);
 
 	if (cow_write_fault(vmf))
-		ACCOUNT_MM(vmf->vma->vm_mm, { CS_COW_REUSES, 1 });
+		count_mm(vmf->vma->vm_mm, CS_COW_REUSES, 1);
 }
 NOKPROBE_SYMBOL(wp_reuse_hit);
 
@@ -425,7 +428,7 @@ void reuse_site_hit(const struct probe_hit *hit)
 		(struct vm_area_struct *)regs_get_kernel_argument(hit->regs, 0);
 
 	if (call_site_hit(&reuse_sites, hit) && !(vma->vm_flags & VM_SHARED))
-		ACCOUNT_MM(vma->vm_mm, { CS_COW_REUSES, 1 });
+		count_mm(vma->vm_mm, CS_COW_REUSES, 1);
 }
 NOKPROBE_SYMBOL(reuse_site_hit);
 
@@ -459,8 +462,8 @@ void copy_site_hit(const struct probe_hit *hit)
 	if (!call_site_hit(&copy_sites, hit) || unshare_note_take(vma, address))
 		return;
 	kind = copy_kind(ptep_get(ptep));
-	ACCOUNT_MM(vma->vm_mm, { kind, 1 },
-		   { CS_COPIED_BYTES, kind == CS_COW_ZERO ? 0 : PAGE_SIZE });
+	account_mm(vma->vm_mm, kind, 1,
+		   CS_COPIED_BYTES, kind == CS_COW_ZERO ? 0 : PAGE_SIZE);
 }
 NOKPROBE_SYMBOL(copy_site_hit);
 
@@ -491,7 +494,7 @@ int file_fault_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	 */
 	if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY))
 		return 0;
-	ACCOUNT_MM(data->mm, { CS_COW_FILE, 1 }, { CS_COPIED_BYTES, PAGE_SIZE });
+	account_mm(data->mm, CS_COW_FILE, 1, CS_COPIED_BYTES, PAGE_SIZE);
 	return 0;
 }
 NOKPROBE_SYMBOL(file_fault_return);
@@ -524,7 +527,7 @@ void thp_fault_hit(const struct probe_hit *hit)
 	struct vm_fault *vmf = vmf_arg(hit->regs);
 
 	if (cow_write_fault(vmf))
-		ACCOUNT_MM(vmf->vma->vm_mm, { CS_COW_THP, 1 });
+		count_mm(vmf->vma->vm_mm, CS_COW_THP, 1);
 }
 NOKPROBE_SYMBOL(thp_fault_hit);
 
@@ -565,7 +568,7 @@ int hugetlb_wp_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	pte = arch_huge_ptep_get(ptep);
 	if (!pte_present(pte) || pte_pfn(pte) == data->pfn)
 		return 0;
-	ACCOUNT_MM(data->mm, { CS_COW_HUGETLB, 1 }, { CS_COPIED_BYTES, data->size });
+	account_mm(data->mm, CS_COW_HUGETLB, 1, CS_COPIED_BYTES, data->size);
 	return 0;
 }
 NOKPROBE_SYMBOL(hugetlb_wp_return);

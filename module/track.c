@@ -148,8 +148,11 @@ static void miss_count(enum cowstat_miss what)
 	this_cpu_inc(misses[what]);
 }
 
-/* Totals count every event, tracked or not; reset moves the baseline. */
-static DEFINE_PER_CPU(u64 [CS_NR_COUNTERS], totals);
+/*
+ * Totals count every event, tracked or not; reset moves the baseline.
+ * cowstat_account(), inline in cowstat.h, adds to them.
+ */
+DEFINE_PER_CPU(u64 [CS_NR_COUNTERS], cowstat_totals);
 static u64 totals_base[CS_NR_COUNTERS];	/* under table_lock */
 
 /* --- the pool of preallocated entries ----------------------------------- */
@@ -374,21 +377,13 @@ static struct cowstat_proc *proc_get(struct task_struct *tsk)
 	return p;
 }
 
-void cowstat_account(struct task_struct *tsk, const struct cowstat_delta *d,
-		     unsigned int nr)
+atomic64_t *cowstat_row_counts(struct task_struct *tsk)
 {
 	struct cowstat_proc *p;
-	unsigned int i;
 
-	for (i = 0; i < nr; i++)
-		this_cpu_add(totals[d[i].ctr], d[i].n);
-	if (!tsk || (tsk->flags & PF_KTHREAD))
-		return;
-	rcu_read_lock();
+	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "cowstat_account() without rcu_read_lock()");
 	p = proc_get(tsk);
-	for (i = 0; p && i < nr; i++)
-		atomic64_add(d[i].n, &p->count[d[i].ctr]);
-	rcu_read_unlock();
+	return p ? p->count : NULL;
 }
 
 /*
@@ -407,14 +402,12 @@ void cowstat_account_fork(struct task_struct *parent, struct task_struct *child,
 	if (!p)
 		miss_count(MISS_DROPPED);
 	if (new_mm) {
-		this_cpu_add(totals[CS_FORK_INHERITED], shared);
+		this_cpu_add(cowstat_totals[CS_FORK_INHERITED], shared);
 		if (p)
 			atomic64_add(shared, &p->count[CS_FORK_INHERITED]);
+		cowstat_account(parent, CS_FORKS, 1, CS_FORK_SHARED, shared);
 	}
 	rcu_read_unlock();
-
-	if (new_mm)
-		COWSTAT_ACCOUNT(parent, { CS_FORKS, 1 }, { CS_FORK_SHARED, shared });
 }
 
 /* Called with table_lock held: trim @t's exited FIFO to the history size. */
@@ -527,7 +520,7 @@ static void percpu_sum(u64 *sum, u64 __percpu *first, unsigned int n)
 
 static void totals_sum(u64 *sum)
 {
-	percpu_sum(sum, &totals[0], CS_NR_COUNTERS);
+	percpu_sum(sum, &cowstat_totals[0], CS_NR_COUNTERS);
 }
 
 static void misses_sum(u64 *sum)
