@@ -391,8 +391,11 @@ probes_via() {
 	# config has the ftrace (or fprobe) path, at least those two take it
 	[ "$n" -ge 3 ] && [ $bad = 0 ] && { [ "$mode" = kprobe ] || [ "$nf" -ge 2 ]; }
 }
-# The kernel's config: Debian's in /boot, a debug build's (IKCONFIG) in /proc
+# The kernel's config: Debian's in /boot, or in /lib/modules/RELEASE/ (the
+# packages of trixie and later, 7.x here, install it only there), a debug
+# build's (IKCONFIG) in /proc
 config=/boot/config-$(uname -r)
+[ -r "$config" ] || config=/lib/modules/$(uname -r)/config
 if [ ! -r "$config" ] && [ -r /proc/config.gz ]; then
 	zcat /proc/config.gz >/tmp/cowstat-kconfig && config=/tmp/cowstat-kconfig
 fi
