@@ -476,19 +476,27 @@ else
 	result 1 cow_pool
 fi
 
+# probe_path_tests PATH: the module loaded with probe_path=PATH, each
+# function-entry probe attached as probes_via PATH expects, then the exact
+# fork scenarios and copies under another tracer's return hook again
+# (PATH_path_load, PATH_path_cow_fork, PATH_path_return_hooks).
+probe_path_tests() {
+	local path=$1
+	if cs_load "$ko" probe_path="$path"; then
+		probes_via "$path"
+		result $? "${path}_path_load"
+		run_nested "${path}_path_cow_fork" "$here/cow_fork"
+		run_nested "${path}_path_return_hooks" "$here/return_hooks_test.sh" "$workload"
+	else
+		result 1 "${path}_path_load"
+		skip "${path}_path_cow_fork" "probe_path=$path did not load"
+		skip "${path}_path_return_hooks" "probe_path=$path did not load"
+	fi
+}
+
 # The kprobe path, the fallback where ftrace cannot serve (and the path
-# before it): the exact fork scenarios and copies under another tracer's
-# return hook again, with every function-entry probe a kprobe.
-if cs_load "$ko" probe_path=kprobe; then
-	probes_via kprobe
-	result $? kprobe_path_load
-	run_nested kprobe_path_cow_fork "$here/cow_fork"
-	run_nested kprobe_path_return_hooks "$here/return_hooks_test.sh" "$workload"
-else
-	result 1 kprobe_path_load
-	skip kprobe_path_cow_fork "probe_path=kprobe did not load"
-	skip kprobe_path_return_hooks "probe_path=kprobe did not load"
-fi
+# before it), with every function-entry probe a kprobe.
+probe_path_tests kprobe
 
 # fprobe, which make bench weighs against the others: the same exact
 # scenarios with probe_path=fprobe where the kernel has an fprobe that
@@ -503,16 +511,7 @@ if [ ! -r "$config" ]; then
 	skip fprobe_path_cow_fork "no $config"
 	skip fprobe_path_return_hooks "no $config"
 elif grep -q '^CONFIG_FPROBE=y' "$config" && [ $((major * 1000 + minor)) -ge 6005 ]; then
-	if cs_load "$ko" probe_path=fprobe; then
-		probes_via fprobe
-		result $? fprobe_path_load
-		run_nested fprobe_path_cow_fork "$here/cow_fork"
-		run_nested fprobe_path_return_hooks "$here/return_hooks_test.sh" "$workload"
-	else
-		result 1 fprobe_path_load
-		skip fprobe_path_cow_fork "probe_path=fprobe did not load"
-		skip fprobe_path_return_hooks "probe_path=fprobe did not load"
-	fi
+	probe_path_tests fprobe
 else
 	log "kernel $release: no CONFIG_FPROBE=y, or older than 6.5"
 	cs_unload
